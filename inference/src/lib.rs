@@ -1,0 +1,12 @@
+//! aoi-inference: policies that decide the agent's next action. Depends on aoi-core only among
+//! AOI crates: it never sees the twin, so it cannot read an injected fault or an answer.
+//!
+//! - [`llm`]: the `llm` policy, any OpenAI-compatible chat endpoint (vLLM in production).
+//! - [`prompts`]: the paper's role prompts, with tool output marked as untrusted data.
+
+pub mod llm;
+pub mod prompts;
+
+pub use llm::{LlmConfig, LlmPolicy};
+
+pub mod builtin;

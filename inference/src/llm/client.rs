@@ -1,0 +1,206 @@
+//! One chat completion over HTTP against an OpenAI-compatible endpoint, with retries.
+//!
+//! Timeouts, connection errors, 429 and 5xx are retried with exponential backoff and jitter;
+//! other 4xx answers are not (asking again would get the same answer).
+
+use super::LlmConfig;
+use super::schema::ReplySchema;
+use aoi_core::{PolicyError, Usage};
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub role: &'static str,
+    pub content: String,
+}
+
+impl Message {
+    pub fn system(content: String) -> Self {
+        Message {
+            role: "system",
+            content,
+        }
+    }
+    pub fn user(content: String) -> Self {
+        Message {
+            role: "user",
+            content,
+        }
+    }
+    pub fn assistant(content: String) -> Self {
+        Message {
+            role: "assistant",
+            content,
+        }
+    }
+}
+
+/// The model's text and what the call cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub content: String,
+    pub usage: Usage,
+}
+
+/// What went wrong with one attempt, and whether another may succeed.
+enum AttemptError {
+    Retryable(String),
+    Fatal(String),
+}
+
+pub struct ChatClient {
+    http: reqwest::Client,
+    config: LlmConfig,
+    url: String,
+}
+
+impl ChatClient {
+    pub fn new(config: LlmConfig) -> Result<Self, PolicyError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(|e| PolicyError::Other(format!("cannot build the HTTP client: {e}")))?;
+        let url = format!(
+            "{}/v1/chat/completions",
+            config.base_url.trim_end_matches('/')
+        );
+        Ok(ChatClient { http, config, url })
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    fn body(&self, messages: &[Message], schema: &ReplySchema) -> Value {
+        let mut body = json!({
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": schema.name, "schema": schema.schema, "strict": true}
+            }
+        });
+        if self.config.send_guided_json
+            && let Some(object) = body.as_object_mut()
+        {
+            object.insert("guided_json".to_string(), schema.schema.clone());
+        }
+        body
+    }
+
+    /// Sends one chat completion, retrying what may succeed on another try.
+    pub async fn complete(
+        &self,
+        messages: &[Message],
+        schema: &ReplySchema,
+    ) -> Result<Completion, PolicyError> {
+        let body = self.body(messages, schema);
+        let mut last_error = String::new();
+        for attempt in 0..=self.config.max_retries {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff(attempt - 1)).await;
+            }
+            match self.attempt(&body).await {
+                Ok(completion) => return Ok(completion),
+                Err(AttemptError::Fatal(message)) => return Err(PolicyError::Other(message)),
+                Err(AttemptError::Retryable(message)) => last_error = message,
+            }
+        }
+        Err(PolicyError::Unavailable(format!(
+            "{} after {} attempts: {last_error}",
+            self.url,
+            self.config.max_retries + 1
+        )))
+    }
+
+    async fn attempt(&self, body: &Value) -> Result<Completion, AttemptError> {
+        let mut request = self.http.post(&self.url).json(body);
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| transport_error(&e))?;
+        let status = response.status();
+        if status.as_u16() == 429 || status.is_server_error() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(AttemptError::Retryable(format!(
+                "HTTP {status}: {}",
+                snippet(&text)
+            )));
+        }
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(AttemptError::Fatal(format!(
+                "the model endpoint refused the request with HTTP {status}: {}; check the model name and the server's structured-output support",
+                snippet(&text)
+            )));
+        }
+        let value: Value = response.json().await.map_err(|e| transport_error(&e))?;
+        Ok(parse_completion(&value))
+    }
+
+    /// `base * 2^attempt`, capped at 30 s, half of it random.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.backoff_base.as_millis().min(30_000) as u64;
+        let exp = base.saturating_mul(1u64 << attempt.min(16)).min(30_000);
+        let half = exp / 2;
+        let jitter = if half > 0 {
+            rand::rng().random_range(0..=half)
+        } else {
+            0
+        };
+        Duration::from_millis(half + jitter)
+    }
+}
+
+fn transport_error(error: &reqwest::Error) -> AttemptError {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_decode() {
+        "reply body is not JSON"
+    } else {
+        "request failed"
+    };
+    AttemptError::Retryable(format!("{kind}: {error}"))
+}
+
+fn snippet(text: &str) -> String {
+    let mut cut: String = text.chars().take(300).collect();
+    if cut.len() < text.len() {
+        cut.push_str("...");
+    }
+    cut
+}
+
+/// Reads `choices[0].message.content` and `usage`; a missing content is an empty reply (which
+/// then fails to parse and is asked again).
+fn parse_completion(value: &Value) -> Completion {
+    let content = value
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let tokens = |name: &str| {
+        value
+            .pointer(&format!("/usage/{name}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    Completion {
+        content,
+        usage: Usage {
+            input_tokens: tokens("prompt_tokens"),
+            output_tokens: tokens("completion_tokens"),
+            model_calls: 1,
+            parse_errors: 0,
+        },
+    }
+}

@@ -1,0 +1,158 @@
+//! The `llm` policy: the four roles answered by any OpenAI-compatible chat endpoint (vLLM in
+//! production), with JSON-schema-constrained replies, one re-ask on an unusable reply, and
+//! retries with backoff when the endpoint is busy or down.
+
+mod client;
+pub mod parse;
+pub mod schema;
+
+use crate::prompts;
+use aoi_core::{
+    CompressInput, ObserverDecision, ObserverView, Policy, PolicyError, Reply, RoleRequest,
+    ToolCall, Usage,
+};
+use async_trait::async_trait;
+use client::{ChatClient, Message};
+use schema::ReplySchema;
+use std::time::Duration;
+
+/// Where and how to reach the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmConfig {
+    /// Server root, without `/v1`, e.g. `http://127.0.0.1:8000`.
+    pub base_url: String,
+    /// Model (or LoRA adapter) name as the server lists it.
+    pub model: String,
+    pub api_key: Option<String>,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    /// Per HTTP request.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for timeouts, connection errors, 429 and 5xx.
+    pub max_retries: u32,
+    /// First backoff; it doubles each retry, half of it random.
+    pub backoff_base: Duration,
+    /// Also send vLLM's `guided_json` with the reply schema.
+    pub send_guided_json: bool,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: "http://127.0.0.1:8000".to_string(),
+            model: "Qwen/Qwen3-14B".to_string(),
+            api_key: None,
+            temperature: 0.0,
+            max_tokens: 1024,
+            timeout: Duration::from_secs(60),
+            max_retries: 3,
+            backoff_base: Duration::from_millis(250),
+            send_guided_json: true,
+        }
+    }
+}
+
+/// The `llm` policy.
+pub struct LlmPolicy {
+    client: ChatClient,
+}
+
+impl LlmPolicy {
+    pub fn new(config: LlmConfig) -> Result<Self, PolicyError> {
+        Ok(LlmPolicy {
+            client: ChatClient::new(config)?,
+        })
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        self.client.config()
+    }
+
+    /// Asks once; on an unusable reply asks again with the error appended; a second unusable
+    /// reply is `Unparsable`.
+    async fn ask<T>(
+        &self,
+        system: String,
+        user: String,
+        schema: &ReplySchema,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Reply<T>, PolicyError> {
+        let mut messages = vec![Message::system(system), Message::user(user)];
+        let mut usage = Usage::default();
+        let first = self.client.complete(&messages, schema).await?;
+        usage.add(first.usage);
+        let error = match parse(&first.content) {
+            Ok(value) => return Ok(Reply { value, usage }),
+            Err(error) => error,
+        };
+        usage.parse_errors += 1;
+        messages.push(Message::assistant(first.content));
+        messages.push(Message::user(format!(
+            "Your reply could not be used: {error}. Reply again with exactly one JSON object that matches the required format, and nothing else."
+        )));
+        let second = self.client.complete(&messages, schema).await?;
+        usage.add(second.usage);
+        match parse(&second.content) {
+            Ok(value) => Ok(Reply { value, usage }),
+            Err(error) => Err(PolicyError::Unparsable(format!(
+                "{} reply after a re-ask: {error}",
+                schema.name
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Policy for LlmPolicy {
+    fn name(&self) -> &str {
+        "llm"
+    }
+
+    async fn observe(
+        &mut self,
+        view: &ObserverView,
+    ) -> Result<Reply<ObserverDecision>, PolicyError> {
+        let task_type = view.task.task_type;
+        let executor = view.executor_available;
+        let schema = schema::observer(task_type, executor);
+        self.ask(
+            prompts::observer_system(view),
+            prompts::observer_user(view),
+            &schema,
+            |reply| parse::observer_decision(reply, task_type, executor),
+        )
+        .await
+    }
+
+    async fn probe(&mut self, request: &RoleRequest) -> Result<Reply<ToolCall>, PolicyError> {
+        let schema = schema::tool_call("probe_tool_call", &request.tools);
+        self.ask(
+            prompts::probe_system(request),
+            prompts::probe_user(request),
+            &schema,
+            |reply| parse::tool_call(reply, &request.tools),
+        )
+        .await
+    }
+
+    async fn execute(&mut self, request: &RoleRequest) -> Result<Reply<ToolCall>, PolicyError> {
+        let schema = schema::tool_call("executor_tool_call", &request.tools);
+        self.ask(
+            prompts::executor_system(request),
+            prompts::executor_user(request),
+            &schema,
+            |reply| parse::tool_call(reply, &request.tools),
+        )
+        .await
+    }
+
+    async fn compress(&mut self, input: &CompressInput) -> Result<Reply<String>, PolicyError> {
+        self.ask(
+            prompts::compressor_system(),
+            prompts::compressor_user(input),
+            &schema::compressor(),
+            parse::summary,
+        )
+        .await
+    }
+}
