@@ -22,6 +22,9 @@ struct Inner {
     cluster: Cluster,
     /// Files the metrics and traces exports wrote, by path.
     files: BTreeMap<String, String>,
+    /// The newest export folder of each tool (`get_metrics`, `get_traces`), so a path relative
+    /// to it can be read too.
+    last_dir: BTreeMap<&'static str, String>,
 }
 
 /// One problem's twin, ready for a session.
@@ -85,6 +88,7 @@ impl TwinEnv {
             inner: Mutex::new(Inner {
                 cluster,
                 files: BTreeMap::new(),
+                last_dir: BTreeMap::new(),
             }),
             problem,
             app,
@@ -154,15 +158,14 @@ impl TwinEnv {
                     return ToolOutput::error(format!("[ERROR] {} needs `namespace`", call.tool));
                 };
                 let duration = call.u64_arg("duration").unwrap_or(5).clamp(1, 60);
-                let exported = if call.tool == "get_metrics" {
-                    telemetry::metrics::export_metrics(&inner.cluster, ns, duration)
-                        .map(|e| (telemetry::render_listing(&e), e.files))
+                let (kind, exported) = if call.tool == "get_metrics" {
+                    ("metrics", telemetry::metrics::export_metrics(&inner.cluster, ns, duration))
                 } else {
-                    telemetry::traces::export_traces(&inner.cluster, ns, duration)
-                        .map(|e| (telemetry::render_listing(&e), e.files))
+                    ("traces", telemetry::traces::export_traces(&inner.cluster, ns, duration))
                 };
-                match exported {
-                    Ok((listing, files)) => {
+                match exported.map(|e| (telemetry::render_listing(&e), e.dir, e.files)) {
+                    Ok((listing, dir, files)) => {
+                        inner.last_dir.insert(kind, dir);
                         for (path, content) in files {
                             inner.files.insert(path, content);
                         }
@@ -175,8 +178,16 @@ impl TwinEnv {
                 let Some(path) = call.str_arg("file_path") else {
                     return ToolOutput::error(format!("[ERROR] {} needs `file_path`", call.tool));
                 };
-                let kind = if call.tool == "read_metrics" { "Metrics" } else { "Traces" };
-                match inner.files.get(path) {
+                let (kind, dir_kind) = if call.tool == "read_metrics" { ("Metrics", "metrics") } else { ("Traces", "traces") };
+                let relative = inner
+                    .last_dir
+                    .get(dir_kind)
+                    .map(|d| format!("{d}/{}", path.trim_start_matches("./")));
+                let found = inner
+                    .files
+                    .get(path)
+                    .or_else(|| relative.as_ref().and_then(|r| inner.files.get(r)));
+                match found {
                     Some(csv) => ToolOutput::ok(telemetry::render_csv_table(csv)),
                     None => ToolOutput::error(format!("error: {kind} file '{path}' not found.")),
                 }

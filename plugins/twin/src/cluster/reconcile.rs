@@ -362,7 +362,7 @@ impl Cluster {
                 .app
                 .services
                 .iter()
-                .any(|s| s.image == container.image && s.command.first() == Some(binary));
+                .any(|s| s.command.first() == Some(binary));
             if !known {
                 return Some(Blocker::ExecNotFound {
                     binary: binary.clone(),
