@@ -3,6 +3,8 @@
 //! as a directory (shipped apps and faults plus tests/data/unseen) and run through `aoi bench`,
 //! the way a user would load their own suite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! Classification: from the knowledge base to one fault (or none), strongest evidence first.
 
-use super::findings::{Findings, PodFact, Signal};
+use super::findings::{Findings, PodFact, Signal, has_word};
 use aoi_core::{FaultType, SystemLevel};
 
 /// The fault the evidence points at.
@@ -252,6 +252,16 @@ pub fn error_hotspot(f: &Findings) -> Option<String> {
 
 pub fn slow_hotspot(f: &Findings) -> Option<String> {
     let t = f.traces.as_ref()?;
+    // Calls that stall for seconds on their own, in more than one trace, are no noise spike:
+    // follow them to where they stall.
+    if let Some((svc, _)) = t
+        .stall_blame
+        .iter()
+        .filter(|(_, n)| **n >= 2)
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+    {
+        return Some(svc.clone());
+    }
     t.slow_blame
         .iter()
         .filter(|(svc, n)| {
@@ -300,16 +310,28 @@ pub fn resource_hotspot(f: &Findings) -> Option<String> {
     None
 }
 
-/// Where a log signal points in the Astronomy Shop (and generally).
+/// The services that take the app's traffic first (the load enters there).
+pub const ENTRY_SERVICES: &[&str] = &["frontend-proxy", "frontend", "nginx-thrift"];
+
+pub fn is_entry(svc: &str) -> bool {
+    ENTRY_SERVICES.contains(&svc)
+}
+
+/// Where a log signal points in the Astronomy Shop (and generally). An entry service's logs
+/// only carry the caller's side of a backend's failure (the backend's message passed up), so
+/// they never point at the entry itself; traces follow such errors down.
 pub fn log_hotspot(f: &Findings) -> Option<String> {
     use Signal as S;
     for (svc, l) in &f.logs {
         let has = |s: Signal| l.signals.contains(&s);
-        if has(S::KafkaLag) {
-            return Some("kafka".to_string());
-        }
         if has(S::Flood) || has(S::SlowImage) {
             return Some("frontend".to_string());
+        }
+        if is_entry(svc) {
+            continue;
+        }
+        if has(S::KafkaLag) {
+            return Some("kafka".to_string());
         }
         if svc == "checkout" && has(S::Unavailable) && !has(S::PaymentFailed) {
             return Some("checkout".to_string());
@@ -451,7 +473,7 @@ pub fn classify(f: &Findings) -> Fault {
     if let Some(svc) = error_hotspot(f) {
         return Fault::Errors { svc };
     }
-    if let Some(svc) = slow_hotspot(f) {
+    if let Some(svc) = slow_hotspot(f).or_else(|| access_log_stalls(f)) {
         return Fault::Latency { svc };
     }
     if let Some(svc) = resource_hotspot(f) {
@@ -462,7 +484,81 @@ pub fn classify(f: &Findings) -> Fault {
             deploy: p.owner.clone(),
         };
     }
+    // 10. The entry answers errors in a sustained way (its logs), though no trace or metric
+    // passed its threshold: follow the few erroring spans down when there are any.
+    if let Some(entry) = entry_log_errors(f) {
+        let svc = weak_error_hotspot(f)
+            .or_else(|| mentioned_in_errors(f, &entry))
+            .unwrap_or(entry);
+        return Fault::Errors { svc };
+    }
     Fault::None
+}
+
+/// The backend the entry's error lines name most often (`dependency product-catalog failing`,
+/// `Error: Product Catalog Fail`), written kebab-case or in words; longer names win ties.
+pub fn mentioned_in_errors(f: &Findings, entry: &str) -> Option<String> {
+    let lines = &f.logs.get(entry)?.error_samples;
+    let mut best: Option<(String, usize)> = None;
+    for name in f.known_names() {
+        if is_entry(&name) {
+            continue;
+        }
+        let n = lines
+            .iter()
+            .filter(|l| {
+                let low = l.to_ascii_lowercase();
+                has_word(&low, &name) || has_word(&low.replace(' ', "-"), &name)
+            })
+            .count();
+        let better = best
+            .as_ref()
+            .is_none_or(|(b, m)| n > *m || (n == *m && name.len() > b.len()));
+        if n > 0 && better {
+            best = Some((name, n));
+        }
+    }
+    best.map(|(n, _)| n)
+}
+
+/// Requests that took seconds in an entry's access log, several of them: the upstream they
+/// stalled on (a single slow request can be noise).
+pub fn access_log_stalls(f: &Findings) -> Option<String> {
+    ENTRY_SERVICES
+        .iter()
+        .filter_map(|e| f.logs.get(*e))
+        .flat_map(|l| l.slow_requests.iter())
+        .filter(|(_, n)| **n >= 2)
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(svc, _)| svc.clone())
+}
+
+/// Error lines an entry's logs must hold, in count and share, to count as a sustained error
+/// rate rather than background noise (rare benign errors stay well under 2%).
+const ENTRY_ERROR_LINES: u32 = 3;
+const ENTRY_ERROR_SHARE: f64 = 0.10;
+
+/// The entry service whose logs show a sustained error rate.
+pub fn entry_log_errors(f: &Findings) -> Option<String> {
+    ENTRY_SERVICES
+        .iter()
+        .filter_map(|e| f.logs.get(*e).map(|l| (*e, l)))
+        .find(|(_, l)| {
+            l.error_lines >= ENTRY_ERROR_LINES
+                && f64::from(l.error_lines) >= ENTRY_ERROR_SHARE * f64::from(l.lines.max(1))
+        })
+        .map(|(e, _)| e.to_string())
+}
+
+/// The service most traces' deepest errors land on, below the noise thresholds but in more
+/// than one trace (used only when the entry's logs already show that requests fail).
+pub fn weak_error_hotspot(f: &Findings) -> Option<String> {
+    let t = f.traces.as_ref()?;
+    t.error_blame
+        .iter()
+        .filter(|(svc, n)| !is_entry(svc) && **n >= 2)
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(s, _)| s.clone())
 }
 
 fn mongo_fault(f: &Findings) -> Option<Fault> {

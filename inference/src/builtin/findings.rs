@@ -70,7 +70,34 @@ pub struct LogFacts {
     pub binary: Option<String>,
     pub error_lines: u32,
     pub lines: u32,
+    /// The first error lines, for reading which component they name.
+    pub error_samples: Vec<String>,
+    /// Access-log requests (Envoy) that took a second or more, by upstream cluster.
+    pub slow_requests: BTreeMap<String, u32>,
 }
+
+/// An access-log request this slow (milliseconds) is a stall, not noise.
+const SLOW_REQUEST_MS: u64 = 1000;
+
+/// An Envoy access-log line (`[ts] "GET /p HTTP/1.1" 200 - via_upstream - "-" 0 512 10034 ...
+/// "frontend-proxy:8080" "10.244.1.5:8080" frontend ...`): (duration ms, upstream cluster).
+pub fn envoy_access(line: &str) -> Option<(u64, String)> {
+    let start = line.find("] \"")?;
+    let rest = &line[start + 3..];
+    let (_, after) = rest.split_once(" HTTP/")?;
+    let (_, after) = after.split_once("\" ")?;
+    let words: Vec<&str> = after.split_whitespace().collect();
+    words.first()?.parse::<u16>().ok()?;
+    let duration = words.get(7)?.parse::<u64>().ok()?;
+    let upstream = after
+        .rsplit_once("\" ")
+        .and_then(|(_, tail)| tail.split_whitespace().next())
+        .filter(|w| !w.contains(':') && *w != "-")?;
+    Some((duration, upstream.to_string()))
+}
+
+/// Error lines kept per service's logs.
+const ERROR_SAMPLES: usize = 60;
 
 /// A fact-bearing log pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,6 +135,9 @@ pub struct TraceStats {
     pub error_blame: BTreeMap<String, u32>,
     /// blamed service -> traces whose deepest slow span lands there.
     pub slow_blame: BTreeMap<String, u32>,
+    /// blamed service -> traces with a span that stalls on its own for a second or more
+    /// (its time minus its children's), far beyond what any healthy call spends.
+    pub stall_blame: BTreeMap<String, u32>,
     /// (caller, callee) -> (calls, errors).
     pub edges: BTreeMap<(String, String), (u32, u32)>,
     pub total_traces: u32,
@@ -544,7 +574,7 @@ pub fn scan_logs(text: &str) -> LogFacts {
         {
             add(Signal::OutOfMemory);
         }
-        if low.contains("lag")
+        if has_word(&low, "lag")
             && (low.contains("kafka")
                 || low.contains("consumer")
                 || low.contains("offset")
@@ -584,13 +614,16 @@ pub fn scan_logs(text: &str) -> LogFacts {
                 f.binary = Some(bin.to_string());
             }
         }
-        if line.contains(" ERR ")
-            || line.contains("<error>")
-            || line.contains("\"level\":\"error\"")
-            || line.contains(" ERROR ")
-            || line.contains("\"level\":50")
+        if let Some((ms, upstream)) = envoy_access(line)
+            && ms >= SLOW_REQUEST_MS
         {
+            *f.slow_requests.entry(upstream).or_default() += 1;
+        }
+        if is_error_line(line) {
             f.error_lines += 1;
+            if f.error_samples.len() < ERROR_SAMPLES {
+                f.error_samples.push(clip(line, 400).to_string());
+            }
         }
     }
     if gc >= 2 {
@@ -599,11 +632,43 @@ pub fn scan_logs(text: &str) -> LogFacts {
     f
 }
 
+/// Whether `word` occurs in `text` as a whole word (not inside `trace_flags` or `flag`).
+pub fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// Whether a log line is logged at error level, in the usual shapes: zerolog console (` ERR `),
+/// Boost.Log (`<error>`), JSON levels (zerolog, pino 50, logrus severity), log4j / Python
+/// (` ERROR `), .NET console (`fail:`), Node / Next.js (`Error: ...` at the start of the line).
+pub fn is_error_line(line: &str) -> bool {
+    let t = line.trim_start();
+    line.contains(" ERR ")
+        || line.contains("<error>")
+        || line.contains("\"level\":\"error\"")
+        || line.contains("\"severity\":\"error\"")
+        || line.contains(" ERROR ")
+        || line.contains("\"level\":50")
+        || t.starts_with("fail: ")
+        || t.starts_with("Error: ")
+        || t.starts_with("Error [")
+}
+
 fn summarize_logs(svc: &str, f: &LogFacts) -> String {
     let mut s = format!(
         "logs of {svc}: {} lines, {} error lines, signals {:?}",
         f.lines, f.error_lines, f.signals
     );
+    if !f.slow_requests.is_empty() {
+        s.push_str(&format!(
+            "\n  requests of 1s or more by upstream: {:?}",
+            f.slow_requests
+        ));
+    }
     if let Some(db) = &f.db_host {
         s.push_str(&format!("\n  database {db}"));
     }

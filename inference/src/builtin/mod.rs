@@ -283,4 +283,6 @@ impl Policy for BuiltinPolicy {
 }
 
 #[cfg(test)]
+mod reasoning_tests;
+#[cfg(test)]
 mod tests;

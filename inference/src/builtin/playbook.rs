@@ -227,6 +227,17 @@ pub fn wanted(f: &Findings, ns: &str) -> Vec<Want> {
         if let Some(e) = entry {
             w.push(logs(ns, e, "entry point logs: which backend fails"));
         }
+        // A proxy in front of the entry keeps an access log: status and duration per request.
+        if f.known_names().iter().any(|k| k == "frontend-proxy")
+            && slow_hotspot(f).is_none()
+            && error_hotspot(f).is_none()
+        {
+            w.push(logs(
+                ns,
+                "frontend-proxy",
+                "proxy access log: slow or failing requests",
+            ));
+        }
         let hot = [error_hotspot(f), slow_hotspot(f), resource_hotspot(f)];
         for svc in hot.into_iter().flatten() {
             suspect(f, ns, &svc, "hotspot in traces or metrics", &mut w);

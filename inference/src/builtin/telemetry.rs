@@ -27,6 +27,9 @@ pub fn callee_of_operation(op: &str, known: &[String]) -> Option<String> {
         .find(|n| !n.is_empty() && known.iter().any(|k| k == n))
 }
 
+/// A span's own time (minus its children's) at or above this is a stall, not noise.
+pub const STALL_US: f64 = 1_000_000.0;
+
 /// Aggregates spans: per-service counts, edges, and where the deepest errors / slow spans land.
 pub fn trace_stats(spans: &[Span], known: &[String]) -> TraceStats {
     let mut st = TraceStats::default();
@@ -102,6 +105,14 @@ pub fn trace_stats(spans: &[Span], known: &[String]) -> TraceStats {
             _ => s.service.clone(),
         }
     };
+    let exclusive = |s: &Span| {
+        let kids = children
+            .get(&(s.trace_id.as_str(), s.span_id.as_str()))
+            .map(|k| k.iter().map(|c| c.duration_us).sum::<f64>())
+            .unwrap_or(0.0);
+        s.duration_us - kids
+    };
+    let mut stall_blame: BTreeSet<(String, &str)> = BTreeSet::new();
     let mut err_blame: BTreeSet<(String, &str)> = BTreeSet::new();
     let mut slow_blame: BTreeSet<(String, &str)> = BTreeSet::new();
     for s in by_id.values() {
@@ -112,6 +123,12 @@ pub fn trace_stats(spans: &[Span], known: &[String]) -> TraceStats {
         if is_slow(s) && !kids.is_some_and(|k| k.iter().any(|c| is_slow(c))) {
             slow_blame.insert((blame(s), &s.trace_id));
         }
+        if exclusive(s) >= STALL_US {
+            stall_blame.insert((blame(s), &s.trace_id));
+        }
+    }
+    for (svc, _) in stall_blame {
+        *st.stall_blame.entry(svc).or_default() += 1;
     }
     for (svc, _) in err_blame {
         *st.error_blame.entry(svc).or_default() += 1;
@@ -135,6 +152,9 @@ pub fn summarize_traces(st: &TraceStats) -> String {
     }
     if !st.error_blame.is_empty() {
         s.push_str(&format!("\n  deepest errors: {:?}", st.error_blame));
+    }
+    if !st.stall_blame.is_empty() {
+        s.push_str(&format!("\n  stalls of 1s or more: {:?}", st.stall_blame));
     }
     if !st.slow_blame.is_empty() {
         s.push_str(&format!("\n  deepest slow spans: {:?}", st.slow_blame));

@@ -1,6 +1,8 @@
 //! The twin's consequences: each fault family, injected from the shipped suite, puts the
 //! cluster in the state an SRE would recognise, and fixing the state fixes the consequences.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aoi_twin::cluster::{CallProblem, Cluster, CrashCause, PodPhase, ProcessState};
 use aoi_twin::env::TwinEnv;
 use aoi_twin::oracle::pod_healthy;

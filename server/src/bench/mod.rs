@@ -61,9 +61,8 @@ pub struct RunResult {
     pub detail: String,
     /// Agent time per step outside the twin and the policy, in microseconds.
     pub overhead_us_per_step: f64,
-    #[serde(skip)]
+    /// Time inside the twin's tools and inside the policy, in microseconds.
     pub tool_us: u64,
-    #[serde(skip)]
     pub policy_us: u64,
 }
 

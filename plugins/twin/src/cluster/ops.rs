@@ -7,7 +7,8 @@ use super::*;
 use crate::kubectl::objects::{self, RESTARTED_AT};
 use crate::kubectl::patch::{self, PatchType};
 use crate::kubectl::readonly::SYSTEM_NAMESPACES;
-use crate::kubectl::table::rfc3339;
+use crate::kubectl::table::{rfc3339, stable_hash};
+use serde_json::Value;
 
 /// Objects `kubectl patch` can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,10 +125,10 @@ impl Cluster {
                 });
             }
         }
-        if let Ok(d) = self.deployment_mut(ns, name) {
-            if d.generation == generation {
-                d.generation += 1;
-            }
+        if let Ok(d) = self.deployment_mut(ns, name)
+            && d.generation == generation
+        {
+            d.generation += 1;
         }
         let new_hash = cur(self).map(|r| r.1);
         let old_hash = old_rev.map(|r| r.1);
@@ -383,16 +384,14 @@ impl Cluster {
             .pvs
             .remove(name)
             .ok_or_else(|| not_found("persistentvolumes", name))?;
-        if let Some((ns, claim)) = pv.claim_ref.as_deref().and_then(|c| c.split_once('/')) {
-            if let Some(c) = self
+        if let Some((ns, claim)) = pv.claim_ref.as_deref().and_then(|c| c.split_once('/'))
+            && let Some(c) = self
                 .namespaces
                 .get_mut(ns)
                 .and_then(|n| n.pvcs.get_mut(claim))
-            {
-                if c.volume.as_deref() == Some(name) {
-                    c.phase = ClaimPhase::Lost;
-                }
-            }
+            && c.volume.as_deref() == Some(name)
+        {
+            c.phase = ClaimPhase::Lost;
         }
         self.reconcile();
         Ok(format!("persistentvolume \"{name}\" deleted"))
@@ -436,9 +435,27 @@ impl Cluster {
         patch_type: PatchType,
         patch_text: &str,
     ) -> Result<String, String> {
-        let nf = || not_found(kind.resource(), name);
+        let before = self
+            .object_json(ns, kind, name)
+            .ok_or_else(|| not_found(kind.resource(), name))?;
+        let after = patch::apply(&before, patch_type, patch_text)?;
+        let done = format!("{}/{name} patched", kind.kind());
+        if after == before {
+            return Ok(format!("{done} (no change)"));
+        }
+        let changed = self.write_object(ns, kind, name, &after)?;
+        self.reconcile();
+        Ok(if changed {
+            done
+        } else {
+            format!("{done} (no change)")
+        })
+    }
+
+    /// The object's JSON view, as `kubectl get -o json` shows it; None when it does not exist.
+    pub fn object_json(&self, ns: &str, kind: Patchable, name: &str) -> Option<Value> {
         let namespace = self.namespaces.get(ns);
-        let before = match kind {
+        match kind {
             Patchable::Deployment => namespace.and_then(|n| {
                 n.deployments
                     .get(name)
@@ -455,17 +472,24 @@ impl Cluster {
                 .map(|c| objects::pvc_json(ns, c)),
             Patchable::Pv => self.pvs.get(name).map(objects::pv_json),
         }
-        .ok_or_else(nf)?;
-        let after = patch::apply(&before, patch_type, patch_text)?;
-        let done = format!("{}/{name} patched", kind.kind());
-        if after == before {
-            return Ok(format!("{done} (no change)"));
-        }
+    }
+
+    /// Replaces an existing object by the one a (patched, applied or replacing) JSON view
+    /// describes; a Deployment whose template changed rolls a new revision. Whether anything
+    /// changed. The caller reconciles.
+    pub fn write_object(
+        &mut self,
+        ns: &str,
+        kind: Patchable,
+        name: &str,
+        after: &Value,
+    ) -> Result<bool, String> {
+        let nf = || not_found(kind.resource(), name);
         let changed;
         match kind {
             Patchable::Deployment => {
                 let old = self.deployment_mut(ns, name)?.clone();
-                let new = objects::deployment_from(&after, &old)?;
+                let new = objects::deployment_from(after, &old)?;
                 changed = new != old;
                 let template_changed = new.template != old.template;
                 let restarted =
@@ -484,36 +508,94 @@ impl Cluster {
             Patchable::Service => {
                 let n = self.namespaces.get_mut(ns).ok_or_else(nf)?;
                 let old = n.services.get(name).ok_or_else(nf)?;
-                let new = objects::service_from(&after, old)?;
+                let new = objects::service_from(after, old)?;
                 changed = &new != old;
                 n.services.insert(name.to_string(), new);
             }
             Patchable::ConfigMap => {
                 let n = self.namespaces.get_mut(ns).ok_or_else(nf)?;
                 let old = n.config_maps.get(name).ok_or_else(nf)?;
-                let new = objects::configmap_from(&after, old)?;
+                let new = objects::configmap_from(after, old)?;
                 changed = &new != old;
                 n.config_maps.insert(name.to_string(), new);
             }
             Patchable::Pvc => {
                 let n = self.namespaces.get_mut(ns).ok_or_else(nf)?;
                 let old = n.pvcs.get(name).ok_or_else(nf)?;
-                let new = objects::pvc_from(&after, old)?;
+                let new = objects::pvc_from(after, old)?;
                 changed = &new != old;
                 n.pvcs.insert(name.to_string(), new);
             }
             Patchable::Pv => {
                 let old = self.pvs.get(name).ok_or_else(nf)?;
-                let new = objects::pv_from(&after, old)?;
+                let new = objects::pv_from(after, old)?;
                 changed = &new != old;
                 self.pvs.insert(name.to_string(), new);
             }
         }
+        Ok(changed)
+    }
+
+    /// Creates an object from its manifest (`kubectl apply/create -f`); a Deployment gets its
+    /// first revision and pods. The namespace must exist (ignored for PersistentVolumes).
+    pub fn create_object(
+        &mut self,
+        ns: &str,
+        kind: Patchable,
+        name: &str,
+        manifest: &Value,
+    ) -> Result<(), String> {
+        let now = self.now;
+        if kind == Patchable::Pv {
+            let pv = objects::new_pv(manifest, name, now)?;
+            self.pvs.insert(name.to_string(), pv);
+            self.reconcile();
+            return Ok(());
+        }
+        let ip = (kind == Patchable::Service).then(|| self.free_cluster_ip(ns, name));
+        let n = self
+            .namespaces
+            .get_mut(ns)
+            .ok_or_else(|| not_found("namespaces", ns))?;
+        match kind {
+            Patchable::Deployment => {
+                let d = objects::new_deployment(manifest, name, now)?;
+                n.deployments.insert(name.to_string(), d);
+                self.new_revision(ns, name, None);
+            }
+            Patchable::Service => {
+                let s = objects::new_service(manifest, name, now, ip.unwrap_or_default())?;
+                n.services.insert(name.to_string(), s);
+            }
+            Patchable::ConfigMap => {
+                let c = objects::new_configmap(manifest, name, now)?;
+                n.config_maps.insert(name.to_string(), c);
+            }
+            Patchable::Pvc => {
+                let c = objects::new_pvc(manifest, name, now)?;
+                n.pvcs.insert(name.to_string(), c);
+            }
+            Patchable::Pv => {}
+        }
         self.reconcile();
-        Ok(if changed {
-            done
-        } else {
-            format!("{done} (no change)")
-        })
+        Ok(())
+    }
+
+    /// A cluster IP no service holds, stable for the service's name.
+    fn free_cluster_ip(&self, ns: &str, name: &str) -> String {
+        let taken: Vec<&str> = self
+            .namespaces
+            .values()
+            .flat_map(|n| n.services.values().map(|s| s.cluster_ip.as_str()))
+            .collect();
+        let mut i = 0u32;
+        loop {
+            let h = stable_hash(&[ns, name, &i.to_string()]);
+            let ip = format!("10.96.{}.{}", h % 256, (h / 256) % 254 + 1);
+            if !taken.contains(&ip.as_str()) || i > 1000 {
+                return ip;
+            }
+            i += 1;
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! API serialises them ([`objects`], [`readonly`]) in JSON, YAML ([`yaml`]) or JSONPath
 //! ([`jsonpath`]). Reads never touch the cluster's rng, so a run repeats exactly.
 
+pub mod apply;
 pub mod describe;
 pub mod describe_infra;
 pub mod exec;
@@ -23,6 +24,7 @@ pub mod parse;
 pub mod patch;
 mod pipe;
 pub mod readonly;
+mod stdin;
 pub mod table;
 pub mod view;
 pub mod writes;
@@ -30,6 +32,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_apply;
 #[cfg(test)]
 mod tests_writes;
 
@@ -125,19 +129,71 @@ const VERBS: &[&str] = &[
 
 /// Runs one shell command line against the cluster, as AIOpsLab's exec_shell would run it.
 pub fn run(cluster: &mut Cluster, command: &str, default_namespace: &str) -> KubectlResult {
+    // A here-document, here-string or `echo ... |` feeds stdin: it is taken off before the
+    // line is split into words (a here-document's body is not shell words).
+    if let Some(p) = stdin::split(command) {
+        let p = match p {
+            Ok(p) => p,
+            Err(e) => return err(&e),
+        };
+        let first = p.stages.first().map(Vec::as_slice).unwrap_or_default();
+        let r = if first.len() == 1 && first[0] == "cat" {
+            KubectlResult::ok(p.stdin.clone())
+        } else {
+            run_words(cluster, first, default_namespace, Some(&p.stdin))
+        };
+        return match p.stages.get(1..) {
+            Some(rest) if !rest.is_empty() => {
+                let rest: Vec<&[String]> = rest.iter().map(Vec::as_slice).collect();
+                through(cluster, r, &rest, default_namespace)
+            }
+            _ => r,
+        };
+    }
     let words = match shell_words::split(command) {
         Ok(w) => w,
         Err(_) => return err("/bin/sh: 1: Syntax error: Unterminated quoted string"),
     };
     let stages: Vec<&[String]> = words.split(|w| w == "|").collect();
     if stages.len() > 1 {
-        let r = run_words(cluster, stages[0], default_namespace);
-        return pipe::filter(r, &stages[1..]);
+        let r = run_words(cluster, stages[0], default_namespace, None);
+        return through(cluster, r, &stages[1..], default_namespace);
     }
-    run_words(cluster, &words, default_namespace)
+    run_words(cluster, &words, default_namespace, None)
 }
 
-fn run_words(cluster: &mut Cluster, words: &[String], default_namespace: &str) -> KubectlResult {
+/// Passes output down a pipeline: filters, and a later kubectl reading it as stdin
+/// (`kubectl get svc x -o yaml | sed 's/9999/9090/' | kubectl apply -f -`).
+fn through(
+    cluster: &mut Cluster,
+    mut r: KubectlResult,
+    stages: &[&[String]],
+    default_namespace: &str,
+) -> KubectlResult {
+    let is_kubectl = |s: &[String]| s.first().is_some_and(|w| w == "kubectl" || w == "k");
+    let mut rest = stages;
+    while !rest.is_empty() {
+        let k = rest
+            .iter()
+            .position(|s| is_kubectl(s))
+            .unwrap_or(rest.len());
+        r = pipe::filter(r, &rest[..k]);
+        let Some(next) = rest.get(k) else { break };
+        if !r.ok {
+            return r;
+        }
+        r = run_words(cluster, next, default_namespace, Some(&r.stdout));
+        rest = &rest[k + 1..];
+    }
+    r
+}
+
+fn run_words(
+    cluster: &mut Cluster,
+    words: &[String],
+    default_namespace: &str,
+    stdin: Option<&str>,
+) -> KubectlResult {
     let Some(first) = words.first() else {
         return KubectlResult::ok(String::new());
     };
@@ -145,11 +201,7 @@ fn run_words(cluster: &mut Cluster, words: &[String], default_namespace: &str) -
         return misc::non_kubectl(words);
     }
     let rest = &words[1..];
-    let verb = rest
-        .iter()
-        .find(|w| !w.starts_with('-'))
-        .cloned()
-        .unwrap_or_default();
+    let verb = verb_of(rest);
     if verb.is_empty() {
         return err(
             "kubectl controls the Kubernetes cluster manager.\n\n Find more information at: https://kubernetes.io/docs/reference/kubectl/\n\nUse \"kubectl <command> --help\" for more information about a given command.",
@@ -181,7 +233,9 @@ fn run_words(cluster: &mut Cluster, words: &[String], default_namespace: &str) -
         "set" => writes::set(cluster, &a, &ns),
         "patch" => writes::patch(cluster, &a, &ns),
         "delete" => writes::delete(cluster, &a, &ns),
-        "apply" | "create" | "replace" => writes::manifest_write(&a, &verb),
+        "apply" | "create" | "replace" => {
+            apply::manifest_write(cluster, &a, &verb, default_namespace, stdin)
+        }
         "events" => {
             let mut a2 = a.clone();
             a2.positional = vec!["get".into(), "events".into()];
@@ -192,4 +246,33 @@ fn run_words(cluster: &mut Cluster, words: &[String], default_namespace: &str) -
         }
         other => misc::misc(cluster, other, &a),
     }
+}
+
+/// The first word that is neither a flag nor the value of a global flag before it
+/// (`kubectl -n NS apply ...`).
+fn verb_of(rest: &[String]) -> String {
+    const VALUED: &[&str] = &[
+        "-n",
+        "--namespace",
+        "--context",
+        "--kubeconfig",
+        "--cluster",
+        "--user",
+        "-s",
+        "--server",
+        "--request-timeout",
+        "--token",
+        "--as",
+        "-v",
+        "--v",
+    ];
+    let mut words = rest.iter();
+    while let Some(w) = words.next() {
+        if VALUED.contains(&w.as_str()) {
+            words.next();
+        } else if !w.starts_with('-') {
+            return w.clone();
+        }
+    }
+    String::new()
 }

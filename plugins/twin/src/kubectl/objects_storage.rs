@@ -181,3 +181,118 @@ pub fn pv_from(v: &Value, old: &PersistentVolume) -> Result<PersistentVolume, St
     }
     Ok(p)
 }
+
+/// A new Deployment from its manifest (`kubectl apply/create -f`), without revisions yet.
+pub fn new_deployment(v: &Value, name: &str, now: SimTime) -> Result<Deployment, String> {
+    let selector = string_map(
+        v.get("spec")
+            .and_then(|s| s.get("selector"))
+            .and_then(|s| s.get("matchLabels")),
+    );
+    if selector.is_empty() {
+        return Err(format!(
+            "The Deployment \"{name}\" is invalid: spec.selector: Required value"
+        ));
+    }
+    let blank = Deployment {
+        name: name.to_string(),
+        created_at: now,
+        labels: BTreeMap::new(),
+        selector,
+        replicas: 0,
+        template: PodTemplate {
+            labels: BTreeMap::new(),
+            containers: vec![],
+            node_selector: BTreeMap::new(),
+            volumes: vec![],
+            restart_policy: "Always".to_string(),
+        },
+        revisions: vec![],
+        generation: 0,
+        annotations: BTreeMap::new(),
+    };
+    super::objects::deployment_from(v, &blank)
+}
+
+/// A new Service from its manifest; `ip` is its cluster IP unless the manifest sets one.
+pub fn new_service(v: &Value, name: &str, now: SimTime, ip: String) -> Result<Service, String> {
+    let given = v
+        .get("spec")
+        .and_then(|s| s.get("clusterIP"))
+        .map(scalar_string)
+        .filter(|s| !s.is_empty());
+    let blank = Service {
+        name: name.to_string(),
+        created_at: now,
+        service_type: "ClusterIP".to_string(),
+        cluster_ip: given.unwrap_or(ip),
+        ports: vec![],
+        selector: BTreeMap::new(),
+        labels: BTreeMap::new(),
+    };
+    super::objects::service_from(v, &blank)
+}
+
+pub fn new_configmap(v: &Value, name: &str, now: SimTime) -> Result<ConfigMap, String> {
+    let blank = ConfigMap {
+        name: name.to_string(),
+        created_at: now,
+        data: BTreeMap::new(),
+    };
+    configmap_from(v, &blank)
+}
+
+/// A new claim: Pending until reconcile binds it (class `standard` when none is named).
+pub fn new_pvc(v: &Value, name: &str, now: SimTime) -> Result<Pvc, String> {
+    let spec = v.get("spec").cloned().unwrap_or(Value::Null);
+    let storage = spec
+        .get("resources")
+        .and_then(|r| r.get("requests"))
+        .and_then(|r| r.get("storage"))
+        .map(scalar_string)
+        .filter(|s| !s.is_empty());
+    let Some(capacity) = storage else {
+        return Err(format!(
+            "The PersistentVolumeClaim \"{name}\" is invalid: spec.resources[storage]: Required value"
+        ));
+    };
+    let blank = Pvc {
+        name: name.to_string(),
+        created_at: now,
+        phase: ClaimPhase::Pending,
+        volume: None,
+        capacity,
+        storage_class: spec
+            .get("storageClassName")
+            .map(scalar_string)
+            .unwrap_or_default(),
+    };
+    let mut c = pvc_from(v, &blank)?;
+    if c.storage_class.is_empty() {
+        c.storage_class = "standard".to_string();
+    }
+    Ok(c)
+}
+
+pub fn new_pv(v: &Value, name: &str, now: SimTime) -> Result<PersistentVolume, String> {
+    let has_capacity = v
+        .get("spec")
+        .and_then(|s| s.get("capacity"))
+        .and_then(|c| c.get("storage"))
+        .is_some();
+    if !has_capacity {
+        return Err(format!(
+            "The PersistentVolume \"{name}\" is invalid: spec.capacity: Required value"
+        ));
+    }
+    let blank = PersistentVolume {
+        name: name.to_string(),
+        created_at: now,
+        capacity: String::new(),
+        storage_class: String::new(),
+        phase: VolumePhase::Available,
+        claim_ref: None,
+        reclaim_policy: "Retain".to_string(),
+    };
+    pv_from(v, &blank)
+}

@@ -1,4 +1,5 @@
-//! The few filters agents pipe kubectl into: grep, head, tail, wc -l, sort, uniq, awk '{print $N}'.
+//! The few filters agents pipe kubectl into: grep, head, tail, wc -l, sort, uniq, awk '{print $N}',
+//! and sed 's/TEXT/TEXT/[g]' (literal text, no regular expressions).
 
 use super::{KubectlResult, err};
 
@@ -162,6 +163,15 @@ pub fn filter(mut r: KubectlResult, stages: &[&[String]]) -> KubectlResult {
                     .collect()
             }
             "cat" | "less" | "more" => lines.iter().map(|l| l.to_string()).collect(),
+            "sed" => match sed(&args) {
+                Some(f) => lines.iter().map(|l| f(l)).collect(),
+                None => {
+                    return err(&format!(
+                        "sed: -e expression #1, char 1: unsupported here: {}",
+                        args.join(" ")
+                    ));
+                }
+            },
             other => return err(&format!("/bin/sh: 1: {other}: not found")),
         };
         let mut s = out.join("\n");
@@ -171,4 +181,30 @@ pub fn filter(mut r: KubectlResult, stages: &[&[String]]) -> KubectlResult {
         r = KubectlResult::ok(s);
     }
     r
+}
+
+/// `sed [-e] 's/FROM/TO/[g]'` with literal FROM and TO (any delimiter), one per line.
+fn sed(args: &[&str]) -> Option<impl Fn(&str) -> String> {
+    let script = args.iter().rev().find(|a| !a.starts_with('-'))?;
+    let mut chars = script.strip_prefix('s')?.chars();
+    let delim = chars.next()?;
+    let parts: Vec<String> = chars
+        .as_str()
+        .split(delim)
+        .map(|p| p.replace("\\.", ".").replace("\\/", "/"))
+        .collect();
+    let [from, to, flags] = parts.as_slice() else {
+        return None;
+    };
+    if from.is_empty() || !flags.chars().all(|c| c == 'g') {
+        return None;
+    }
+    let (from, to, all) = (from.clone(), to.clone(), flags.contains('g'));
+    Some(move |l: &str| {
+        if all {
+            l.replace(&from, &to)
+        } else {
+            l.replacen(&from, &to, 1)
+        }
+    })
 }

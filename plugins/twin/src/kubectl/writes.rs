@@ -1,5 +1,6 @@
 //! kubectl's writing commands, parsed and handed to the cluster's writes (`cluster/ops.rs`):
-//! scale, set image/env, rollout restart/undo/pause/resume, delete, patch, apply/create/replace.
+//! scale, set image/env, rollout restart/undo/pause/resume, delete, patch (apply/create/replace
+//! of manifests are in [`super::apply`]).
 
 use super::parse::{Args, Kind, parse_selector, selector_matches};
 use super::patch::PatchType;
@@ -353,18 +354,4 @@ pub fn patch(c: &mut Cluster, a: &Args, ns: &str) -> KubectlResult {
         }
     };
     from(c.patch_object(ns, target, name, pt, p))
-}
-
-/// `apply`, `create`, `replace`: manifests come from files or stdin, neither of which the
-/// twin's shell has.
-pub fn manifest_write(a: &Args, verb: &str) -> KubectlResult {
-    match a.get("filename") {
-        Some("-") => err(&format!("error: no objects passed to {verb}")),
-        Some(f) => err(&format!("error: the path \"{f}\" does not exist")),
-        None if verb == "create" && a.positional.len() > 1 => err(&format!(
-            "error: `kubectl create {}` is not supported in this environment",
-            a.positional[1]
-        )),
-        None => err("error: must specify one of -f and -k"),
-    }
 }

@@ -23,8 +23,11 @@ fn pad(n: usize, out: &mut String) {
 }
 
 fn write_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
+    // Go writes a map's keys sorted, whatever order the JSON had them in.
+    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
     let mut first = true;
-    for (k, v) in m {
+    for (k, v) in entries {
         if !first {
             pad(indent, out);
         }

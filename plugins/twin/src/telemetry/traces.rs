@@ -17,10 +17,10 @@ pub use crate::telemetry::files::TracesExport;
 pub const HEADER: &str = "trace_id,span_id,parent_span,service_name,operation_name,start_time,duration,has_error,response";
 
 /// At most this many rows an export holds.
-pub const MAX_ROWS: usize = 200;
+pub const MAX_ROWS: usize = 2000;
 
 /// Traces generated per export, spread over the window, newest last.
-const CANDIDATES: usize = 80;
+const CANDIDATES: usize = 160;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Span {
@@ -383,13 +383,22 @@ impl<'a> Walk<'a> {
         let net_us = 80 + (k.s("net").unit() * 400.0) as i64;
         let mut error = false;
         let mut extra_us = 0i64;
+        let callee_up = self.running(callee);
+        // A callee that answers errors itself (or passes its callees' errors up) shows them in
+        // its own server span, walked below; only the network and the connection fail the
+        // client span on their own.
+        let upstream_only = callee_up
+            && traced(spec.runtime)
+            && matches!(
+                edge.as_ref().and_then(|e| e.problem.as_ref()),
+                Some(CallProblem::UpstreamError { .. })
+            );
         if let Some(e) = &edge {
             extra_us += (e.added_latency_ms * 1000.0) as i64;
-            if k.s("edge-err").chance(e.error_rate) {
+            if !upstream_only && k.s("edge-err").chance(e.error_rate) {
                 error = true;
             }
         }
-        let callee_up = self.running(callee);
         let hard_fail = error
             && matches!(
                 edge.as_ref().and_then(|e| e.problem.as_ref()),
