@@ -257,11 +257,10 @@ pub fn sync_flags(cluster: &mut Cluster, ns: &str) {
             for e in &flag.effects {
                 let _ = apply_effect(cluster, ns, e, flag.service.get_ref(), Some(flag.name.clone()));
             }
-        } else if !on && present {
-            if let Some(n) = cluster.namespace_mut(ns) {
+        } else if !on && present
+            && let Some(n) = cluster.namespace_mut(ns) {
                 n.conditions.retain(|c| c.flag.as_deref() != Some(flag.name.as_str()));
             }
-        }
     }
 }
 

@@ -51,7 +51,7 @@ pub fn evaluate(
             let all_found = expected.iter().all(|w| services.iter().any(|g| matches_expected(g, w)));
             let no_extra = services.iter().all(|g| expected.iter().any(|w| matches_expected(g, w)));
             verdict(
-                all_found && no_extra && !services.is_empty() == !expected.is_empty(),
+                all_found && no_extra && services.is_empty() == expected.is_empty(),
                 format!("localization: expected {expected:?}, got {services:?}"),
             )
         }

@@ -124,7 +124,7 @@ impl Cluster {
         // Edges first: they decide whether a fail-fast process can start.
         let mut edges = Vec::new();
         for callee in &spec.calls {
-            edges.push(self.edge(ns, app, spec, container, callee.get_ref(), done));
+            edges.push(self.edge(ns, spec, container, callee.get_ref(), done));
         }
         let defect = container.and_then(|c| self.images.get(&c.image).copied().flatten());
         let mut crash: Option<CrashCause> = None;
@@ -300,7 +300,6 @@ impl Cluster {
     fn edge(
         &self,
         ns: &Namespace,
-        app: &AppSpec,
         caller: &ServiceSpec,
         caller_container: Option<&ContainerSpec>,
         callee: &str,
@@ -429,7 +428,7 @@ impl Cluster {
         if edge.problem.is_none() && callee_health.error_rate > 0.0 {
             edge.error_rate = callee_health.error_rate;
             edge.problem = Some(CallProblem::UpstreamError {
-                message: upstream_message(app, callee, callee_health),
+                message: upstream_message(callee, callee_health),
             });
         }
         edge
@@ -472,7 +471,7 @@ fn misconfigured_address(
     None
 }
 
-fn upstream_message(app: &AppSpec, callee: &str, h: &ServiceHealth) -> String {
+fn upstream_message(callee: &str, h: &ServiceHealth) -> String {
     for e in &h.active_effects {
         if let Effect::RequestErrors { error, .. } = e {
             return error.clone();
@@ -481,7 +480,6 @@ fn upstream_message(app: &AppSpec, callee: &str, h: &ServiceHealth) -> String {
     if let Some(e) = h.edges.iter().find(|e| e.problem.is_some()) {
         return format!("{callee}: dependency {} failing", e.callee);
     }
-    let _ = app;
     format!("{callee} returned an error")
 }
 
@@ -536,7 +534,7 @@ fn signature(h: &ServiceHealth) -> String {
     let problems: Vec<String> = h
         .edges
         .iter()
-        .filter_map(|e| e.problem.as_ref().map(|p| format!("{}:{}", e.callee, std::mem::discriminant(p) == std::mem::discriminant(p))))
+        .filter_map(|e| e.problem.as_ref().map(|p| format!("{}:{:?}", e.callee, std::mem::discriminant(p))))
         .collect();
     format!(
         "{process}|{}|{}|{}|{}",

@@ -90,7 +90,7 @@ impl Cluster {
         let old = pod.runtime.trouble.clone();
         let mut recovering_until: Option<f64> = None;
         match &old {
-            Some((old_key, since)) if old_key.starts_with("recovering@") => {
+            Some((old_key, _)) if old_key.starts_with("recovering@") => {
                 let until: f64 = old_key["recovering@".len()..].parse().unwrap_or(now);
                 if key.is_empty() {
                     if now < until {
@@ -102,7 +102,6 @@ impl Cluster {
                         pod.containers.iter_mut().for_each(|c| c.last_restart_at = Some(until));
                     }
                 } else {
-                    let _ = since;
                     pod.runtime.trouble = Some((key.clone(), now));
                 }
             }
@@ -157,13 +156,12 @@ impl Cluster {
                 status.image_id = format!("docker.io/{image}@sha256:{:064x}", hash_str(&image));
             }
             status.restart_count = restart_base;
-            if let Some(until) = recovering_until {
+            if recovering_until.is_some() {
                 status.state = ContainerState::Waiting {
                     reason: "CrashLoopBackOff".to_string(),
                     message: format!("back-off restarting failed container={} pod={}", status.name, pod.name),
                 };
                 status.ready = false;
-                let _ = until;
                 continue;
             }
             match &trouble {
@@ -186,13 +184,13 @@ impl Cluster {
                 }
                 Trouble::ImagePull { image } => {
                     let cycle = ((now - since) / 20.0) as u32;
-                    let reason = if cycle % 2 == 0 { "ErrImagePull" } else { "ImagePullBackOff" };
+                    let reason = if cycle.is_multiple_of(2) { "ErrImagePull" } else { "ImagePullBackOff" };
                     status.state = ContainerState::Waiting {
                         reason: reason.to_string(),
                         message: format!("Back-off pulling image \"{image}\""),
                     };
                     status.ready = false;
-                    let (repo, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+                    let repo = image.rsplit_once(':').map_or(image.as_str(), |(r, _)| r);
                     let full = if repo.contains('/') && repo.split('/').next().is_some_and(|h| h.contains('.')) {
                         image.clone()
                     } else if repo.contains('/') {
@@ -210,7 +208,6 @@ impl Cluster {
                         since,
                         n,
                     ));
-                    let _ = (repo, tag);
                     events.push(("Warning".into(), "Failed".into(), "Error: ErrImagePull".into(), "kubelet".into(), since, n));
                     events.push(("Normal".into(), "BackOff".into(), format!("Back-off pulling image \"{image}\""), "kubelet".into(), since + 5.0, n));
                     events.push(("Warning".into(), "Failed".into(), "Error: ImagePullBackOff".into(), "kubelet".into(), since + 5.0, n));

@@ -132,7 +132,7 @@ impl Cluster {
     fn expire_conditions(&mut self, ns_name: &str) {
         let now = self.now;
         if let Some(ns) = self.namespaces.get_mut(ns_name) {
-            ns.conditions.retain(|c| c.until.is_none_or(|u| u > now) || is_restart_marker(&c.effect));
+            ns.conditions.retain(|c| c.until.is_none_or(|u| u > now));
         }
     }
 
@@ -329,13 +329,10 @@ impl Cluster {
             }
         }
         let container = pod.spec.containers.first()?;
-        match self.images.get(&container.image) {
-            None => {
-                return Some(Blocker::ImagePull {
-                    image: container.image.clone(),
-                })
-            }
-            Some(_) => {}
+        if !self.images.contains_key(&container.image) {
+            return Some(Blocker::ImagePull {
+                image: container.image.clone(),
+            })
         }
         for c in &ns.conditions {
             if c.service != pod.deployment {
@@ -417,10 +414,6 @@ impl Cluster {
     }
 }
 
-fn is_restart_marker(_effect: &Effect) -> bool {
-    false
-}
-
 /// A probe is broken when it points somewhere the process does not answer: a port other than
 /// the container's or the ones the spec's own probes use, or a path the service does not serve.
 fn probe_broken(probe: &crate::suite::schema::ProbeSpec, spec: &crate::suite::schema::ServiceSpec, port: u16) -> bool {
@@ -489,34 +482,6 @@ pub fn parse_millis(q: &str) -> f64 {
         m.parse().unwrap_or(0.0)
     } else {
         q.parse::<f64>().map(|c| c * 1000.0).unwrap_or(0.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crash_loop_backs_off_like_kubelet() {
-        // 10 s runs: exit at 10, restart at 20, exit at 30, restart at 50, exit 60, restart 100
-        let s = crash_loop(5.0, 10.0);
-        assert_eq!((s.exits, s.restarts, s.running_since.is_some()), (0, 0, true));
-        let s = crash_loop(15.0, 10.0);
-        assert_eq!((s.exits, s.restarts, s.running_since.is_some()), (1, 0, false));
-        let s = crash_loop(25.0, 10.0);
-        assert_eq!((s.exits, s.restarts, s.running_since), (1, 1, Some(20.0)));
-        let s = crash_loop(70.0, 10.0);
-        assert_eq!((s.exits, s.restarts), (3, 2));
-        let s = crash_loop(10_000.0, 0.5);
-        assert!(s.restarts > 30 && s.backoff <= 300.0);
-    }
-
-    #[test]
-    fn quantities_parse() {
-        assert_eq!(parse_mib("1Gi"), 1024.0);
-        assert_eq!(parse_mib("300Mi"), 300.0);
-        assert_eq!(parse_millis("100m"), 100.0);
-        assert_eq!(parse_millis("2"), 2000.0);
     }
 }
 
@@ -628,5 +593,33 @@ impl Cluster {
         (0..len)
             .map(|_| ALPHABET[self.rng.random_range(0..ALPHABET.len())] as char)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_loop_backs_off_like_kubelet() {
+        // 10 s runs: exit at 10, restart at 20, exit at 30, restart at 50, exit 60, restart 100
+        let s = crash_loop(5.0, 10.0);
+        assert_eq!((s.exits, s.restarts, s.running_since.is_some()), (0, 0, true));
+        let s = crash_loop(15.0, 10.0);
+        assert_eq!((s.exits, s.restarts, s.running_since.is_some()), (1, 0, false));
+        let s = crash_loop(25.0, 10.0);
+        assert_eq!((s.exits, s.restarts, s.running_since), (1, 1, Some(20.0)));
+        let s = crash_loop(70.0, 10.0);
+        assert_eq!((s.exits, s.restarts), (3, 2));
+        let s = crash_loop(10_000.0, 0.5);
+        assert!(s.restarts > 30 && s.backoff <= 300.0);
+    }
+
+    #[test]
+    fn quantities_parse() {
+        assert_eq!(parse_mib("1Gi"), 1024.0);
+        assert_eq!(parse_mib("300Mi"), 300.0);
+        assert_eq!(parse_millis("100m"), 100.0);
+        assert_eq!(parse_millis("2"), 2000.0);
     }
 }

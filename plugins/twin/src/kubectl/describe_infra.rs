@@ -160,7 +160,7 @@ pub fn node(c: &Cluster, nd: &Node) -> String {
             p.spec
                 .containers
                 .iter()
-                .filter_map(|c| f(c))
+                .filter_map(f)
                 .map(|q| {
                     if mem {
                         crate::cluster::reconcile::parse_mib(q)

@@ -231,8 +231,7 @@ fn shell_cmd(c: &mut Cluster, ns: &str, pod: &str, words: &[String], in_sh: bool
                     } else if let Some(key) = path
                         .strip_prefix(mpath.trim_end_matches('/'))
                         .and_then(|k| k.strip_prefix('/'))
-                    {
-                        if let Some(v) = cm.data.get(key) {
+                        && let Some(v) = cm.data.get(key) {
                             if bin == "cat" {
                                 out.push_str(v);
                             } else {
@@ -240,7 +239,6 @@ fn shell_cmd(c: &mut Cluster, ns: &str, pod: &str, words: &[String], in_sh: bool
                             }
                             found = true;
                         }
-                    }
                 }
                 if !found {
                     let msg = if bin == "cat" {

@@ -173,7 +173,7 @@ fn index<'a>(cur: Vec<&'a Value>, inner: &str) -> Result<Vec<&'a Value>, String>
                     let got = select(item, lhs)?;
                     let hit = got.iter().any(|g| match g {
                         Value::String(s) => s == rhs,
-                        other => other.to_string() == rhs,
+                        other => *other == rhs,
                     });
                     if hit == (op == "==") {
                         next.push(item);

@@ -76,13 +76,12 @@ pub fn logs(c: &Cluster, a: &Args, default_ns: &str) -> KubectlResult {
         }
         None => None,
     };
-    if let Some(s) = a.get("since") {
-        if super::table::parse_duration(s).is_none() {
+    if let Some(s) = a.get("since")
+        && super::table::parse_duration(s).is_none() {
             return err(&format!(
                 "error: invalid argument \"{s}\" for \"--since\" flag: time: invalid duration \"{s}\""
             ));
         }
-    }
     let container = a
         .get("container")
         .map(String::from)
@@ -217,11 +216,10 @@ pub fn top(c: &Cluster, a: &Args, default_ns: &str) -> KubectlResult {
                     }
                 }
             }
-            if let Some(n) = name {
-                if rows == 0 {
+            if let Some(n) = name
+                && rows == 0 {
                     return err(&format!("error: pods \"{n}\" not found"));
                 }
-            }
             if rows == 0 {
                 return KubectlResult::ok(if all {
                     "No resources found\n".to_string()

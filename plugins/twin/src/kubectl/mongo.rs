@@ -473,11 +473,10 @@ impl Session<'_> {
             )),
             Expr::Assign(name, v) => {
                 let v = self.eval(v)?;
-                if name == "db" {
-                    if let JsVal::Db(d) = &v {
+                if name == "db"
+                    && let JsVal::Db(d) = &v {
                         self.db = d.clone();
                     }
-                }
                 Ok(v)
             }
             Expr::Member(obj, m) => match self.eval(obj)? {

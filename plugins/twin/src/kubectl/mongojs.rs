@@ -226,13 +226,11 @@ impl Parser {
     fn expr(&mut self) -> Result<Expr, String> {
         if let (Some(Tok::Ident(id)), Some(Tok::Punct('='))) =
             (self.peek().cloned(), self.toks.get(self.pos + 1).cloned())
-        {
-            if self.toks.get(self.pos + 2) != Some(&Tok::Punct('=')) {
+            && self.toks.get(self.pos + 2) != Some(&Tok::Punct('=')) {
                 self.pos += 2;
                 let v = self.expr()?;
                 return Ok(Expr::Assign(id, Box::new(v)));
             }
-        }
         let mut e = self.primary()?;
         loop {
             if self.eat('.') {

@@ -102,11 +102,10 @@ pub fn scheduling_message(cluster: &Cluster, ns: &str, pod: &str) -> Option<Stri
         .map(|e| e.message.clone())
 }
 
-pub fn pod_conditions(
-    cluster: &Cluster,
-    ns: &str,
-    p: &Pod,
-) -> Vec<(&'static str, bool, Option<(String, String)>)> {
+/// A pod condition: its type, whether it holds, and (reason, message) when it does not.
+pub type PodCondition = (&'static str, bool, Option<(String, String)>);
+
+pub fn pod_conditions(cluster: &Cluster, ns: &str, p: &Pod) -> Vec<PodCondition> {
     if p.node.is_none() {
         let msg = scheduling_message(cluster, ns, &p.name).unwrap_or_default();
         return vec![(

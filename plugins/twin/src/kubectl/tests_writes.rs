@@ -318,8 +318,8 @@ fn mongo_shell_changes_users() {
     );
     assert!(e.contains("requires authentication"), "{e}");
     // with no user left, the localhost exception lets the first one be created
-    if let Some(n) = c.namespace_mut(NS) {
-        n.databases.get_mut("mongodb-geo").map(|d| d.users.clear());
+    if let Some(d) = c.namespace_mut(NS).and_then(|n| n.databases.get_mut("mongodb-geo")) {
+        d.users.clear()
     }
     ok(
         &mut c,

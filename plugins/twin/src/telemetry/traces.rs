@@ -324,14 +324,13 @@ impl<'a> Walk<'a> {
                 })
                 .map(|(_, c)| c)
                 .collect();
-            if picked.is_empty() {
-                if let Some(c) = calls.iter().find(|c| {
+            if picked.is_empty()
+                && let Some(c) = calls.iter().find(|c| {
                     spec_of(&self.ns.app, c)
                         .is_some_and(|s| traced(s.runtime) || s.runtime.is_datastore())
                 }) {
                     picked.push(c);
                 }
-            }
             for callee in picked {
                 let (d, e) = self.client(&name, idx, callee, cursor, depth);
                 cursor += d + (k.s("gap").unit() * 60.0) as i64;

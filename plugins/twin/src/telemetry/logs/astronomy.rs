@@ -493,11 +493,10 @@ fn envoy_access(run: &Run, out: &mut Out) {
             (200, "-", "via_upstream")
         };
         let mut dur = (k.n(3).range(2.0, 40.0)) as u64;
-        if path.starts_with("/images/") {
-            if let Some(d) = slow_images.filter(|_| t >= run.fault_from()) {
+        if path.starts_with("/images/")
+            && let Some(d) = slow_images.filter(|_| t >= run.fault_from()) {
                 dur += d as u64;
             }
-        }
         let bytes = if status == 200 {
             500 + k.n(4).below(20000)
         } else {

@@ -100,11 +100,10 @@ pub(crate) fn render(run: &Run, out: &mut Out) {
             &format!("{main}:37"),
             "Initializing DB connection...",
         );
-        if let Some(cause) = &crash {
-            if db_fatal(run, out, cause, &db_go, &main, &prog) {
+        if let Some(cause) = &crash
+            && db_fatal(run, out, cause, &db_go, &main, &prog) {
                 return;
             }
-        }
         console(
             out,
             step(0.02),

@@ -422,8 +422,8 @@ pub(crate) fn split_status(message: &str) -> (&'static str, String) {
         ("DEADLINE_EXCEEDED", "DeadlineExceeded"),
         ("RESOURCE_EXHAUSTED", "ResourceExhausted"),
     ];
-    if let Some(rest) = message.strip_prefix("rpc error: code = ") {
-        if let Some((code, desc)) = rest.split_once(" desc = ") {
+    if let Some(rest) = message.strip_prefix("rpc error: code = ")
+        && let Some((code, desc)) = rest.split_once(" desc = ") {
             let c = CODES
                 .iter()
                 .find(|(k, _)| *k == code)
@@ -431,7 +431,6 @@ pub(crate) fn split_status(message: &str) -> (&'static str, String) {
                 .unwrap_or("Unknown");
             return (c, desc.to_string());
         }
-    }
     for (needle, code) in CODES {
         if let Some(rest) = message.strip_prefix(needle) {
             let desc = rest.trim_start_matches([':', ' ']);
