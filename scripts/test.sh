@@ -3,6 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The store, platform and end-to-end tests use this machine's PostgreSQL and Redis for real
+# (each run in its own fresh database and key prefix). Say clearly when one is down.
+check_port() {
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
+    echo "test: $1 is not reachable at 127.0.0.1:$2; start it before running the tests" >&2
+    exit 1
+  fi
+}
+check_port PostgreSQL 5432
+check_port Redis 6379
 # Reuse compiled dependencies between runs on one machine; a clean folder works too.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/aoi-target}"
 cargo clippy --workspace --all-targets --quiet -- -D warnings

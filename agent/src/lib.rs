@@ -18,7 +18,7 @@ pub use gate::{
     Approval, Approver, AutoGate, DenyAllGate, GuardrailDecision, GuardrailGate, GuardrailRule,
     WriteGate, WriteRequest,
 };
-pub use session::{SessionConfig, run_session};
+pub use session::{SessionConfig, StepHook, run_session};
 pub use shell::{KubectlRead, KubectlTarget, ShellClass, classify_shell, kubectl_target};
 pub use tools::{
     Classified, GatedResult, GatedWriteTools, ReadCall, ReadOnlyTools, RefusalKind, Refused,

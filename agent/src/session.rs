@@ -15,7 +15,45 @@ use aoi_core::{
     RoleRequest, SessionOutcome, Step, TaskSpec, TaskType, ToolCall, ToolOutput, Trajectory, Usage,
 };
 use aoi_core::{GateRecord, Role};
+use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
+
+/// Called with each step once it is final (a tool step after its summary is attached), in
+/// order, so a control plane can persist and stream steps while the session runs. Cloning
+/// shares the callback; two hooks always compare equal (the hook is not part of a session's
+/// limits).
+#[derive(Clone, Default)]
+pub struct StepHook(Option<Arc<StepFn>>);
+
+/// The callback a [`StepHook`] holds.
+pub type StepFn = dyn Fn(&Step) + Send + Sync;
+
+impl StepHook {
+    pub fn new(f: impl Fn(&Step) + Send + Sync + 'static) -> Self {
+        StepHook(Some(Arc::new(f)))
+    }
+
+    fn call(&self, step: &Step) {
+        if let Some(f) = &self.0 {
+            f(step);
+        }
+    }
+}
+
+impl fmt::Debug for StepHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "StepHook(set)" } else { "StepHook(none)" })
+    }
+}
+
+impl PartialEq for StepHook {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for StepHook {}
 
 /// Limits and inputs of one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +69,8 @@ pub struct SessionConfig {
     pub lessons: Vec<String>,
     /// The identity writes run as.
     pub actor: String,
+    /// Sees each step as soon as it is final (none by default).
+    pub on_step: StepHook,
 }
 
 impl Default for SessionConfig {
@@ -41,6 +81,7 @@ impl Default for SessionConfig {
             probe_retries: 3,
             lessons: Vec::new(),
             actor: "aoi-agent".to_string(),
+            on_step: StepHook::default(),
         }
     }
 }
@@ -80,11 +121,13 @@ pub async fn run_session(
         context: Vec::new(),
         probe_history: Vec::new(),
         executor_history: Vec::new(),
+        emitted: 0,
     };
     run.trajectory.outcome = match run.drive(policy).await {
         Ok(outcome) => outcome,
         Err(message) => SessionOutcome::Failed { message },
     };
+    run.emit_final_steps();
     run.trajectory.duration_us = micros_since(started);
     run.trajectory
 }
@@ -103,12 +146,24 @@ struct Run<'a> {
     context: Vec<ContextEntry>,
     probe_history: Vec<(String, u32)>,
     executor_history: Vec<String>,
+    /// Steps already handed to `config.on_step`.
+    emitted: usize,
 }
 
 impl Run<'_> {
+    /// Hands the steps recorded since the last call to the step hook. Called at the start of
+    /// each Observer turn (every earlier step is final then) and once at the end.
+    fn emit_final_steps(&mut self) {
+        while let Some(step) = self.trajectory.steps.get(self.emitted) {
+            self.config.on_step.call(step);
+            self.emitted += 1;
+        }
+    }
+
     async fn drive(&mut self, policy: &mut dyn Policy) -> Result<SessionOutcome, String> {
         let executor_available = self.trajectory.task.task_type == TaskType::Mitigation;
         for iteration in 1..=self.config.max_iterations {
+            self.emit_final_steps();
             if self.budget_spent() {
                 return Ok(SessionOutcome::StepBudgetExhausted);
             }

@@ -1,10 +1,15 @@
-//! `aoi`: one binary, several roles. This build has the runtime's commands: `aoi bench` runs a
-//! task suite with a policy and reports avg@k / best@k; `aoi run` prints one session as a
-//! transcript.
+//! `aoi`: one binary, several roles. `aoi bench` runs a task suite with a policy and reports
+//! avg@k / best@k; `aoi run` prints one session as a transcript; `aoi serve` runs the control
+//! plane; `aoi worker` runs agent workers alone; `aoi migrate` and `aoi admin` manage the
+//! database directly.
 
+mod admin_cmd;
 mod bench;
+mod http;
 mod policies;
+mod serve;
 mod transcript;
+mod worker_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -23,6 +28,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run one problem once and print the session role by role.
     Run(RunArgs),
+    /// Run the control plane (REST API, in-process workers) on 127.0.0.1:8080 by default.
+    Serve(serve::ServeArgs),
+    /// Run workers alone.
+    Worker(worker_cmd::WorkerArgs),
+    /// Apply pending database migrations.
+    Migrate(serve::ConfigArgs),
+    /// Manage tenants, users and API keys directly on the database.
+    Admin(admin_cmd::AdminArgs),
 }
 
 #[derive(clap::Args)]
@@ -49,5 +62,9 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Bench(args) => runtime.block_on(bench::run(args)),
         Command::Run(args) => runtime.block_on(transcript::run(args.suite, args.problem, args.policy, args.seed, args.out)),
+        Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::Worker(args) => runtime.block_on(worker_cmd::run(args)),
+        Command::Migrate(args) => runtime.block_on(serve::migrate(args)),
+        Command::Admin(args) => runtime.block_on(admin_cmd::run(args)),
     }
 }

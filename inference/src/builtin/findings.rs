@@ -76,6 +76,33 @@ pub struct LogFacts {
     pub slow_requests: BTreeMap<String, u32>,
 }
 
+impl LogFacts {
+    /// Adds what another read of the same service's logs found (e.g. the previous run's).
+    pub fn merge(&mut self, other: &LogFacts) {
+        self.signals.extend(other.signals.iter().cloned());
+        for (mine, theirs) in [
+            (&mut self.unauthorized_db, &other.unauthorized_db),
+            (&mut self.db_host, &other.db_host),
+            (&mut self.missing_user, &other.missing_user),
+            (&mut self.binary, &other.binary),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        self.error_lines += other.error_lines;
+        self.lines += other.lines;
+        for sample in &other.error_samples {
+            if self.error_samples.len() < 60 {
+                self.error_samples.push(sample.clone());
+            }
+        }
+        for (k, v) in &other.slow_requests {
+            *self.slow_requests.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+}
+
 /// An access-log request this slow (milliseconds) is a stall, not noise.
 const SLOW_REQUEST_MS: u64 = 1000;
 
@@ -283,6 +310,16 @@ impl Findings {
                 format!("{} endpoints; without endpoints: {:?}", t.rows.len(), none)
             }
             ("get", "events" | "event") | ("events", _) => self.ingest_events(text),
+            ("logs", pod) => {
+                let owner = parse::owner_of_pod(pod, &self.known_names());
+                let facts = scan_logs(text);
+                let summary = summarize_logs(&owner, &facts);
+                self.logs
+                    .entry(owner)
+                    .and_modify(|known| known.merge(&facts))
+                    .or_insert(facts);
+                summary
+            }
             ("get", "pvc") => {
                 let t = parse::parse_table(text);
                 self.pvcs = t

@@ -79,6 +79,35 @@ fn suspect(f: &Findings, ns: &str, owner: &str, why: &str, out: &mut Vec<Want>) 
     if f.known_names().iter().any(|k| k == owner) {
         out.push(logs(ns, owner, why));
     }
+    // A crash-looping container caught in a run that has not failed yet prints only its
+    // start-up lines: the previous run's output says why it exits.
+    // Only while no log read so far explains anything, and only for a pod that has run.
+    // A fatal cause a process exits on; anything else in a crash-looping pod's current run does
+    // not explain the crash.
+    let explains_crash = |l: &super::findings::LogFacts| {
+        [
+            Signal::Panic,
+            Signal::NoReachableServers,
+            Signal::AuthFailed,
+            Signal::NotAuthorized,
+            Signal::Tls,
+            Signal::OutOfMemory,
+        ]
+        .iter()
+        .any(|s| l.signals.contains(s))
+    };
+    if let Some(l) = f.logs.get(owner)
+        && !explains_crash(l)
+        && !f.logs.values().any(explains_crash)
+        && let Some(pod) = f
+            .pods_of(owner)
+            .find(|p| p.restarts > 0 && p.crashing() && !p.pending())
+    {
+        out.push(sh(
+            format!("kubectl logs {} -n {ns} --previous", pod.name),
+            "the previous run's output",
+        ));
+    }
     if let Some(l) = f.logs.get(owner) {
         let db_trouble = [
             Signal::AuthFailed,

@@ -1,0 +1,478 @@
+//! Agent workers: take a queued session, run the agent on its environment, record every step
+//! as it happens, and finish the session and its incident.
+//!
+//! A worker holds a session under a lease in the store and renews it (and its queue entry)
+//! every third of the lease while it runs; a worker that dies stops renewing, the reconciler
+//! sends the session back to the queue once the lease expired, and another worker runs it
+//! again from the start. The twin is seeded from the session id, so a rerun replays the same
+//! steps and the idempotent step writes (`(session_id, index)`) neither lose nor double one.
+//!
+//! The reconciler also re-enqueues every session the store says is queued, so a queue that
+//! lost its entries (a Redis flush or restart) loses nothing. The dispatcher turns
+//! `session_state: queued` events into queue entries, so a new session starts without waiting
+//! for the reconciler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aoi_agent::{SessionConfig, StepHook, ToolRegistry, run_session};
+use aoi_core::{SessionOutcome, Step as AgentStep};
+use aoi_plugin_sdk::Toolset;
+use aoi_store::{EnvironmentKind, IncidentState, Session, SessionFilter, SessionStatus, TenantId};
+use aoi_twin::env::TwinEnv;
+use aoi_twin::suite::Suite;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::Platform;
+use crate::events::LiveEvent;
+use crate::gate::PlatformGate;
+use crate::queue::{Delivery, InProcessQueue, QueueError, RedisQueue, SessionQueue, SessionRef};
+use crate::sessions::{audit, publish_incident_state, publish_session_state};
+
+/// Timing of workers and the reconciler.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long a claim holds a session without renewal.
+    pub lease: Duration,
+    /// How long a worker waits on the queue before checking the store anyway.
+    pub poll: Duration,
+    /// How often a pending approval is checked.
+    pub approval_poll: Duration,
+    /// How often the reconciler runs.
+    pub reconcile_every: Duration,
+    /// Claims of one session before it is marked failed.
+    pub max_attempts: i32,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            approval_poll: Duration::from_millis(200),
+            reconcile_every: Duration::from_secs(5),
+            max_attempts: 3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("store: {0}")]
+    Store(#[from] aoi_store::StoreError),
+}
+
+/// The queue the configuration asks for: Redis streams with `redis.url`, else in-process.
+pub async fn build_queue(
+    platform: &Platform,
+    options: &WorkerOptions,
+) -> Result<Arc<dyn SessionQueue>, QueueError> {
+    match &platform.config.redis.url {
+        Some(url) => Ok(Arc::new(
+            RedisQueue::connect(url, &platform.config.redis.key_prefix, options.lease).await?,
+        )),
+        None => Ok(InProcessQueue::new()),
+    }
+}
+
+/// One agent worker.
+pub struct AgentWorker {
+    pub platform: Platform,
+    pub queue: Arc<dyn SessionQueue>,
+    pub id: String,
+    pub options: WorkerOptions,
+}
+
+impl AgentWorker {
+    /// Serves the queue until the task is dropped or aborted.
+    pub async fn run_forever(self) {
+        loop {
+            if let Err(e) = self.serve_one().await {
+                tracing::error!(worker = %self.id, error = %e, "worker round failed");
+                tokio::time::sleep(self.options.poll).await;
+            }
+        }
+    }
+
+    /// Waits for an entry (or the poll interval), claims the oldest queued session from the
+    /// store and runs it. Returns the session it ran.
+    pub async fn serve_one(&self) -> Result<Option<Uuid>, WorkerError> {
+        let delivery = self.queue.dequeue(&self.id, self.options.poll).await?;
+        let ran = self.claim_and_run(delivery.as_ref()).await?;
+        if let Some(d) = &delivery {
+            self.queue.ack(d).await?;
+        }
+        Ok(ran)
+    }
+
+    /// Claims the oldest queued session, if any, and runs it to its end.
+    pub async fn claim_and_run(
+        &self,
+        delivery: Option<&Delivery>,
+    ) -> Result<Option<Uuid>, WorkerError> {
+        let lease = chrono::Duration::from_std(self.options.lease)
+            .unwrap_or_else(|_| chrono::Duration::seconds(30));
+        let Some(session) = self
+            .platform
+            .store
+            .claim_session(&self.id, lease, chrono::Utc::now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = session.id;
+        publish_session_state(&self.platform, &session);
+        self.run_claimed(session, delivery).await;
+        Ok(Some(id))
+    }
+
+    /// Runs a claimed session while renewing its lease; stops when the lease is lost.
+    async fn run_claimed(&self, session: Session, delivery: Option<&Delivery>) {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        let renew = async {
+            loop {
+                tokio::time::sleep(self.options.lease / 3).await;
+                let until = chrono::Utc::now()
+                    + chrono::Duration::from_std(self.options.lease)
+                        .unwrap_or_else(|_| chrono::Duration::seconds(30));
+                if let Err(e) = self
+                    .platform
+                    .store
+                    .renew_lease(tenant, session.id, &self.id, until)
+                    .await
+                {
+                    tracing::warn!(worker = %self.id, session = %session.id, error = %e, "lease lost; stopping");
+                    return;
+                }
+                if let Some(d) = delivery
+                    && let Err(e) = self.queue.renew(&self.id, d).await
+                {
+                    tracing::warn!(error = %e, "queue entry not renewed");
+                }
+            }
+        };
+        tokio::select! {
+            () = self.execute(&session) => {}
+            () = renew => {}
+        }
+    }
+
+    async fn finish(&self, session: &Session, status: SessionStatus, result: serde_json::Value) {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        match self
+            .platform
+            .store
+            .finish_session(tenant, session.id, &self.id, status, Some(result.clone()))
+            .await
+        {
+            Ok(done) => {
+                publish_session_state(&self.platform, &done);
+                audit(
+                    &self.platform,
+                    tenant,
+                    &format!("worker:{}", self.id),
+                    "session.finish",
+                    &format!("session:{}", session.id),
+                    Some(status.as_str()),
+                    result,
+                )
+                .await;
+            }
+            Err(e) => {
+                tracing::warn!(worker = %self.id, session = %session.id, error = %e, "session not finished by this worker")
+            }
+        }
+    }
+
+    async fn execute(&self, session: &Session) {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        let store = &self.platform.store;
+        let environment = match store.environment(tenant, session.environment_id).await {
+            Ok(Some(env)) => env,
+            Ok(None) => {
+                let result = serde_json::json!({"error": "the session's environment no longer exists"});
+                return self.finish(session, SessionStatus::Failed, result).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "environment unreadable");
+                return;
+            }
+        };
+        let (EnvironmentKind::Twin, Some(problem_id)) = (environment.kind, environment.problem_id.clone()) else {
+            let result = serde_json::json!({"error": "only twin environments can run sessions until the kubernetes plugin lands"});
+            return self.finish(session, SessionStatus::Failed, result).await;
+        };
+        let seed = seed_of(session.id);
+        let twin = Suite::resolve("aiopslab")
+            .map_err(|e| e.to_string())
+            .and_then(|suite| TwinEnv::start(&suite, &problem_id, seed));
+        let twin = match twin {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                let result = serde_json::json!({"error": format!("the twin did not start: {e}")});
+                return self.finish(session, SessionStatus::Failed, result).await;
+            }
+        };
+        let registry = match ToolRegistry::new(vec![twin.clone() as Arc<dyn Toolset>]) {
+            Ok(r) => r,
+            Err(e) => {
+                let result = serde_json::json!({"error": format!("tools: {e}")});
+                return self.finish(session, SessionStatus::Failed, result).await;
+            }
+        };
+        let gate = PlatformGate {
+            platform: self.platform.clone(),
+            tenant,
+            session_id: session.id,
+            incident_id: session.incident_id,
+            environment: environment.kind,
+            worker: self.id.clone(),
+            poll: self.options.approval_poll,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<AgentStep>();
+        let run = async {
+            let config = SessionConfig {
+                on_step: StepHook::new(move |step: &AgentStep| {
+                    let _ = tx.send(step.clone());
+                }),
+                ..SessionConfig::default()
+            };
+            let mut policy = aoi_inference::builtin::BuiltinPolicy::new();
+            let trajectory = run_session(
+                session.id.to_string(),
+                &mut policy,
+                &registry,
+                &gate,
+                twin.task(),
+                &config,
+            )
+            .await;
+            drop(config);
+            trajectory
+        };
+        let persist = async {
+            while let Some(step) = rx.recv().await {
+                self.persist_step(session, &step).await;
+            }
+        };
+        let (mut trajectory, ()) = tokio::join!(run, persist);
+        trajectory.problem_id = Some(problem_id);
+        let verdict = twin.evaluate(trajectory.submission.as_ref());
+        let submitted = trajectory.outcome == SessionOutcome::Submitted;
+        let result = serde_json::json!({
+            "outcome": trajectory.outcome,
+            "submission": trajectory.submission,
+            "actions": trajectory.actions,
+            "writes": trajectory.writes,
+            "steps": trajectory.steps.len(),
+            "policy": trajectory.policy,
+            "twin_verdict": { "success": verdict.success, "detail": verdict.detail },
+        });
+        if submitted && trajectory.writes > 0 {
+            match store
+                .update_incident_state(tenant, session.incident_id, IncidentState::Mitigated)
+                .await
+            {
+                Ok(_) => publish_incident_state(
+                    &self.platform,
+                    tenant,
+                    session.incident_id,
+                    IncidentState::Mitigated,
+                ),
+                Err(e) => tracing::warn!(error = %e, "incident not moved to mitigated"),
+            }
+        }
+        let status = if submitted {
+            SessionStatus::Succeeded
+        } else {
+            SessionStatus::Failed
+        };
+        self.finish(session, status, result).await;
+    }
+
+    /// Writes one step (idempotent by index, retried a few times) and streams it.
+    async fn persist_step(&self, session: &Session, step: &AgentStep) {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        let payload = serde_json::to_value(step).unwrap_or_default();
+        let index = i32::try_from(step.index).unwrap_or(i32::MAX);
+        for attempt in 0..3u32 {
+            match self
+                .platform
+                .store
+                .append_step(tenant, session.id, index, step.role.as_str(), payload.clone())
+                .await
+            {
+                Ok(_) => {
+                    self.platform.events.publish(LiveEvent {
+                        tenant_id: session.tenant_id,
+                        session_id: Some(session.id),
+                        incident_id: Some(session.incident_id),
+                        kind: "step".to_owned(),
+                        payload: serde_json::json!({"index": index, "role": step.role.as_str(), "step": payload}),
+                    });
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "step not written; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt + 1))).await;
+                }
+            }
+        }
+    }
+}
+
+/// The twin seed of a session: stable across reruns of the same session.
+pub fn seed_of(id: Uuid) -> u64 {
+    let bytes = id.as_bytes();
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(seed)
+}
+
+/// What one reconciler pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    pub requeued_expired: u64,
+    pub failed_expired: u64,
+    pub enqueued: u64,
+    pub approvals_expired: u64,
+}
+
+/// Sends sessions with expired leases back to the queue (or to failed), expires overdue
+/// approvals, and enqueues every queued session of every tenant.
+pub async fn reconcile_once(
+    platform: &Platform,
+    queue: &dyn SessionQueue,
+    max_attempts: i32,
+) -> Result<ReconcileReport, WorkerError> {
+    let store = &platform.store;
+    let now = chrono::Utc::now();
+    let reclaimed = store.reclaim_expired_leases(now, max_attempts).await?;
+    let approvals_expired = store.expire_approvals(now).await?;
+    let mut enqueued = 0;
+    for tenant in store.tenants().await? {
+        let tenant = TenantId::from_uuid(tenant.id);
+        let queued = store
+            .sessions(
+                tenant,
+                SessionFilter {
+                    status: Some(SessionStatus::Queued),
+                    incident_id: None,
+                },
+            )
+            .await?;
+        for s in queued {
+            queue
+                .enqueue(SessionRef {
+                    tenant_id: s.tenant_id,
+                    session_id: s.id,
+                })
+                .await?;
+            enqueued += 1;
+        }
+    }
+    Ok(ReconcileReport {
+        requeued_expired: reclaimed.requeued,
+        failed_expired: reclaimed.failed,
+        enqueued,
+        approvals_expired,
+    })
+}
+
+/// Runs the reconciler every `options.reconcile_every`.
+pub async fn run_reconciler(platform: Platform, queue: Arc<dyn SessionQueue>, options: WorkerOptions) {
+    loop {
+        match reconcile_once(&platform, queue.as_ref(), options.max_attempts).await {
+            Ok(report) if report != ReconcileReport::default() => {
+                tracing::debug!(?report, "reconciled sessions");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reconciler pass failed"),
+        }
+        tokio::time::sleep(options.reconcile_every).await;
+    }
+}
+
+/// Turns `session_state: queued` events into queue entries.
+pub async fn run_dispatcher(platform: Platform, queue: Arc<dyn SessionQueue>) {
+    let mut events = platform.events.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                let queued = event.kind == "session_state"
+                    && event.payload.get("status").and_then(|s| s.as_str()) == Some("queued");
+                if let (true, Some(session_id)) = (queued, event.session_id) {
+                    let entry = SessionRef {
+                        tenant_id: event.tenant_id,
+                        session_id,
+                    };
+                    if let Err(e) = queue.enqueue(entry).await {
+                        tracing::warn!(error = %e, "session not enqueued; the reconciler will");
+                    }
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "dispatcher lagged; the reconciler covers the gap");
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Runs `count` workers, the reconciler and the dispatcher on `queue` until the future is
+/// dropped (which stops them all).
+pub async fn run_workers(
+    platform: Platform,
+    queue: Arc<dyn SessionQueue>,
+    count: u32,
+    options: WorkerOptions,
+    name: String,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    set.spawn(run_dispatcher(platform.clone(), queue.clone()));
+    set.spawn(run_reconciler(platform.clone(), queue.clone(), options.clone()));
+    for i in 0..count {
+        let worker = AgentWorker {
+            platform: platform.clone(),
+            queue: queue.clone(),
+            id: format!("{name}-{i}"),
+            options: options.clone(),
+        };
+        set.spawn(worker.run_forever());
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// [`run_workers`] as a task; abort the handle to stop them.
+pub fn spawn_workers(
+    platform: &Platform,
+    queue: Arc<dyn SessionQueue>,
+    count: u32,
+    options: WorkerOptions,
+    name: &str,
+) -> JoinHandle<()> {
+    tokio::spawn(run_workers(platform.clone(), queue, count, options, name.to_owned()))
+}
+
+/// What `aoi serve` runs: `workers.agent` workers on the configured queue, plus the
+/// reconciler and the dispatcher. Fails (logged) when the configured Redis is unreachable.
+pub fn spawn_in_process(platform: &Platform) -> JoinHandle<()> {
+    let platform = platform.clone();
+    tokio::spawn(async move {
+        let options = WorkerOptions::default();
+        let queue = match build_queue(&platform, &options).await {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::error!(error = %e, "agent workers not started");
+                return;
+            }
+        };
+        let name = format!("agent-{}", Uuid::new_v4().simple());
+        let count = platform.config.workers.agent;
+        run_workers(platform, queue, count, options, name).await;
+    })
+}

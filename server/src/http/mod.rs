@@ -1,0 +1,23 @@
+//! The REST transport: axum routes under /api/v1 over the platform's service functions, plus
+//! /healthz, /readyz, /metrics and /api/openapi.json. Handlers extract, authorize, call, map.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod sessions;
+
+use aoi_platform::Platform;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+/// The whole HTTP application: routes, the body limit (`server.body_limit_bytes`) and the
+/// request metrics.
+pub fn router(platform: Platform) -> Router {
+    let limit = usize::try_from(platform.config.server.body_limit_bytes).unwrap_or(usize::MAX);
+    api::routes(platform.clone())
+        .merge(sessions::routes(platform))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(metrics::track))
+}

@@ -1,0 +1,145 @@
+//! Sessions, their steps and live events (SSE), approvals. Handlers extract, authorize, call
+//! the platform's service function, map.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use aoi_control::Permission;
+use aoi_platform::Platform;
+use aoi_platform::approvals::{self, ApprovalQuery, Decision};
+use aoi_platform::sessions::{self, SessionQuery, StartSession};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router, extract::State, http::StatusCode};
+use futures_util::stream::{self, Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+use uuid::Uuid;
+
+use super::error::HttpError;
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+
+pub fn routes(platform: Platform) -> Router {
+    Router::new()
+        .route("/api/v1/incidents/{id}/sessions", post(start_session))
+        .route("/api/v1/sessions", get(list_sessions))
+        .route("/api/v1/sessions/{id}", get(get_session))
+        .route("/api/v1/sessions/{id}/events", get(session_events))
+        .route("/api/v1/approvals", get(list_approvals))
+        .route("/api/v1/approvals/{id}", get(get_approval))
+        .route("/api/v1/approvals/{id}/approve", post(approve))
+        .route("/api/v1/approvals/{id}/deny", post(deny))
+        .with_state(platform)
+}
+
+async fn start_session(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiPath(incident): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<StartSession>,
+) -> Result<Response, HttpError> {
+    let proof = auth.authorize(&platform, Permission::StartSession).await?;
+    let session = sessions::start_session(&platform, &proof, incident, body).await?;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+async fn list_sessions(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<SessionQuery>,
+) -> Result<Response, HttpError> {
+    let proof = auth.authorize(&platform, Permission::ReadSessions).await?;
+    Ok(Json(sessions::list_sessions(&platform, &proof, query).await?).into_response())
+}
+
+async fn get_session(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, HttpError> {
+    let proof = auth.authorize(&platform, Permission::ReadSessions).await?;
+    Ok(Json(sessions::get_session(&platform, &proof, id).await?).into_response())
+}
+
+/// Replays the persisted steps as `step` events, then streams the session's live events
+/// (`step`, `session_state`, `approval`, `gate`, `incident_state`) of this tenant only.
+async fn session_events(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, HttpError> {
+    let proof = auth.authorize(&platform, Permission::ReadSessions).await?;
+    // Subscribe before reading the replay so nothing falls between the two.
+    let live = BroadcastStream::new(platform.events.subscribe());
+    let current = sessions::get_session(&platform, &proof, id).await?;
+    let tenant = current.session.tenant_id;
+    let replayed = current.steps.len();
+    let replay = stream::iter(current.steps.into_iter().map(|step| {
+        let data = serde_json::json!({"index": step.index, "role": step.role, "step": step.payload});
+        Ok(Event::default().event("step").data(data.to_string()))
+    }));
+    let live = live.filter_map(move |event| async move {
+        let event = event.ok()?;
+        if event.tenant_id != tenant || event.session_id != Some(id) {
+            return None;
+        }
+        // Steps already replayed are not sent twice.
+        if event.kind == "step" {
+            let index = event.payload.get("index").and_then(|i| i.as_u64())?;
+            if usize::try_from(index).ok()? < replayed {
+                return None;
+            }
+        }
+        Some(Ok(Event::default()
+            .event(event.kind.clone())
+            .data(event.payload.to_string())))
+    });
+    Ok(Sse::new(replay.chain(live)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn list_approvals(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<ApprovalQuery>,
+) -> Result<Response, HttpError> {
+    let proof = auth.authorize(&platform, Permission::ReadApprovals).await?;
+    Ok(Json(approvals::list_approvals(&platform, &proof, query).await?).into_response())
+}
+
+async fn get_approval(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, HttpError> {
+    let proof = auth.authorize(&platform, Permission::ReadApprovals).await?;
+    Ok(Json(approvals::get_approval(&platform, &proof, id).await?).into_response())
+}
+
+async fn approve(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Decision>,
+) -> Result<Response, HttpError> {
+    decide(platform, auth, id, true, body).await
+}
+
+async fn deny(
+    State(platform): State<Platform>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Decision>,
+) -> Result<Response, HttpError> {
+    decide(platform, auth, id, false, body).await
+}
+
+async fn decide(
+    platform: Platform,
+    auth: Auth,
+    id: Uuid,
+    approve: bool,
+    body: Decision,
+) -> Result<Response, HttpError> {
+    let proof = auth.authorize(&platform, Permission::DecideApproval).await?;
+    Ok(Json(approvals::decide_approval(&platform, &proof, id, approve, body).await?).into_response())
+}
