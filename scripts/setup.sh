@@ -11,4 +11,13 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
+# wrk drives scripts/bench-api.sh (Debian package).
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "setup: installing wrk"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update && apt-get install -y wrk
+  else
+    sudo apt-get update && sudo apt-get install -y wrk
+  fi
+fi
 echo "setup: ok"

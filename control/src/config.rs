@@ -183,6 +183,10 @@ pub struct WorkersConfig {
     pub agent: u32,
     /// Evolver workers `aoi serve` runs in-process.
     pub evolver: u32,
+    /// Seconds a worker's claim on a session lasts without renewal (renewed every third).
+    pub lease_secs: u64,
+    /// Seconds between reconciler passes (expired leases, lost queue entries).
+    pub reconcile_secs: u64,
 }
 
 impl Default for WorkersConfig {
@@ -190,6 +194,8 @@ impl Default for WorkersConfig {
         WorkersConfig {
             agent: 2,
             evolver: 1,
+            lease_secs: 30,
+            reconcile_secs: 5,
         }
     }
 }
@@ -486,6 +492,18 @@ pub const KEYS: &[KeyDoc] = &[
         KeyType::Integer,
         "1",
         "Evolver workers `aoi serve` runs in-process.",
+    ),
+    key(
+        "workers.lease_secs",
+        KeyType::Integer,
+        "30",
+        "Seconds a worker's claim on a session lasts without renewal (renewed every third); a dead worker's session is run again after it.",
+    ),
+    key(
+        "workers.reconcile_secs",
+        KeyType::Integer,
+        "5",
+        "Seconds between reconciler passes, which requeue expired leases and queue entries a Redis flush lost.",
     ),
     key(
         "guardrails.default_real",

@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "e2e-admin-password";
 
+mod flow;
+pub use flow::*;
+
 fn pg_admin_url() -> String {
     std::env::var("AOI_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
@@ -70,35 +73,28 @@ impl Drop for Server {
 impl Server {
     /// Starts `bin serve` (SQLite, or PostgreSQL when `postgres`).
     pub async fn start(bin: &str, postgres: bool) -> Server {
+        let mut launch = Launch::default();
+        let mut pg_db = None;
+        if postgres {
+            let name = create_pg_database().await;
+            launch.database_url = Some(pg_url(&name));
+            pg_db = Some(name);
+        }
+        let mut server = Server::launch(bin, &launch);
+        server.pg_db = pg_db;
+        server
+    }
+
+    /// Starts `bin serve` with `launch` (a database and Redis the caller owns, more
+    /// environment); waits until it prints its address.
+    pub fn launch(bin: &str, launch: &Launch) -> Server {
         let data = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
-            .env("AOI_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AOI__") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut pg_db = None;
-        if postgres {
-            let name = unique("aoi_e2e");
-            let admin = pg_admin().await;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create the e2e database");
-            admin.close().await.ok();
-            let base = pg_admin_url();
-            let host = base.rsplit_once('/').map(|(h, _)| h.to_string()).unwrap();
-            cmd.env("DATABASE_URL", format!("{host}/{name}"));
-            pg_db = Some(name);
-        }
+        launch.apply(&mut cmd);
         let mut child = cmd.spawn().expect("start aoi serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -109,14 +105,19 @@ impl Server {
                 }
             }
         });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("aoi serve did not print its address within 60 s");
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                panic!("aoi serve did not print its address within 60 s (exit: {status:?})");
+            }
+        };
         Server {
             child,
             base,
             data,
-            pg_db,
+            pg_db: None,
             http: reqwest::Client::new(),
         }
     }

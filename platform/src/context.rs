@@ -79,12 +79,16 @@ impl Platform {
         let authorizer = Authorizer::new(Arc::new(StorePolicies(store.clone())))
             .await
             .map_err(|e| OpenError(format!("authorization policies: {e}")))?;
+        // Redis pub/sub across replicas with `redis.url`, else an in-process broadcast.
+        let events = EventBus::from_config(&config.redis)
+            .await
+            .map_err(|e| OpenError(e.to_string()))?;
         Ok(Platform {
             config: Arc::new(config),
             store,
             authorizer: Arc::new(authorizer),
             authenticator: Arc::new(authenticator),
-            events: EventBus::in_process(),
+            events,
         })
     }
 

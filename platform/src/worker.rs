@@ -58,6 +58,17 @@ impl Default for WorkerOptions {
     }
 }
 
+impl WorkerOptions {
+    /// The defaults with `workers.lease_secs` and `workers.reconcile_secs` (each at least 1 s).
+    pub fn from_config(config: &aoi_control::Config) -> WorkerOptions {
+        WorkerOptions {
+            lease: Duration::from_secs(config.workers.lease_secs.max(1)),
+            reconcile_every: Duration::from_secs(config.workers.reconcile_secs.max(1)),
+            ..WorkerOptions::default()
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error(transparent)]
@@ -463,7 +474,7 @@ pub fn spawn_workers(
 pub fn spawn_in_process(platform: &Platform) -> JoinHandle<()> {
     let platform = platform.clone();
     tokio::spawn(async move {
-        let options = WorkerOptions::default();
+        let options = WorkerOptions::from_config(&platform.config);
         let queue = match build_queue(&platform, &options).await {
             Ok(q) => q,
             Err(e) => {

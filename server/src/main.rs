@@ -5,6 +5,7 @@
 
 mod admin_cmd;
 mod bench;
+mod grpc;
 mod http;
 mod policies;
 mod serve;

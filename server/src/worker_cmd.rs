@@ -27,6 +27,7 @@ pub struct WorkerArgs {
 
 /// Runs the workers until Ctrl-C.
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
+    crate::serve::init_tracing();
     if args.role != "agent" {
         anyhow::bail!("unknown worker role `{}`: use `aoi worker agent`", args.role);
     }
@@ -40,7 +41,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("opening the platform")?;
-    let options = WorkerOptions::default();
+    let options = WorkerOptions::from_config(&platform.config);
     let queue = build_queue(&platform, &options)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

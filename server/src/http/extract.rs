@@ -28,24 +28,8 @@ impl FromRequestParts<Platform> for Auth {
             .get(AUTHORIZATION)
             .map(|v| v.to_str().map_err(|_| ApiError::Unauthenticated))
             .transpose()?;
-        let token = bearer_token(header).map_err(ApiError::from)?;
-        let principal = platform
-            .authenticator
-            .authenticate(token)
-            .await
-            .map_err(|e| {
-                tracing::info!(cause = %e, "authentication refused");
-                ApiError::from(e)
-            })?;
-        if principal.kind == PrincipalKind::ApiKey {
-            aoi_platform::audit::record_key_use(
-                platform,
-                &principal,
-                parts.method.as_str(),
-                parts.uri.path(),
-            )
-            .await?;
-        }
+        let principal =
+            authenticate(platform, header, parts.method.as_str(), parts.uri.path()).await?;
         Ok(Auth(principal))
     }
 }
@@ -58,30 +42,65 @@ impl Auth {
         platform: &Platform,
         permission: Permission,
     ) -> Result<Authorized, HttpError> {
-        let scope = if permission.is_platform_wide() {
-            TenantScope::Platform
-        } else {
-            TenantScope::Tenant(self.0.tenant.clone())
-        };
-        match platform
-            .authorizer
-            .authorize(&self.0, &scope, permission)
-            .await
-        {
-            Ok(proof) => Ok(proof),
-            Err(e) => {
-                let (_, action) = permission.object_action();
-                if action != "read" {
-                    aoi_platform::audit::record_denied(
-                        platform,
-                        &self.0,
-                        permission,
-                        &permission.name(),
-                    )
-                    .await?;
-                }
-                Err(e.into())
+        Ok(authorize(platform, &self.0, permission).await?)
+    }
+}
+
+/// Turns an `Authorization` value (`Bearer <JWT or API key>`, from a REST header or gRPC
+/// metadata) into the caller. A request made with an API key is audited as `api_key.use`
+/// with `method` and `path`. Shared by both transports.
+pub async fn authenticate(
+    platform: &Platform,
+    authorization: Option<&str>,
+    method: &str,
+    path: &str,
+) -> Result<Principal, ApiError> {
+    let token = bearer_token(authorization).map_err(ApiError::from)?;
+    let principal = platform
+        .authenticator
+        .authenticate(token)
+        .await
+        .map_err(|e| {
+            tracing::info!(cause = %e, "authentication refused");
+            ApiError::from(e)
+        })?;
+    if principal.kind == PrincipalKind::ApiKey {
+        aoi_platform::audit::record_key_use(platform, &principal, method, path).await?;
+    }
+    Ok(principal)
+}
+
+/// Authorizes `permission` for `principal` in its own tenant (or the platform for
+/// platform-wide permissions) and returns the proof the service functions require. A refused
+/// write is audited. Shared by both transports.
+pub async fn authorize(
+    platform: &Platform,
+    principal: &Principal,
+    permission: Permission,
+) -> Result<Authorized, ApiError> {
+    let scope = if permission.is_platform_wide() {
+        TenantScope::Platform
+    } else {
+        TenantScope::Tenant(principal.tenant.clone())
+    };
+    match platform
+        .authorizer
+        .authorize(principal, &scope, permission)
+        .await
+    {
+        Ok(proof) => Ok(proof),
+        Err(e) => {
+            let (_, action) = permission.object_action();
+            if action != "read" {
+                aoi_platform::audit::record_denied(
+                    platform,
+                    principal,
+                    permission,
+                    &permission.name(),
+                )
+                .await?;
             }
+            Err(e.into())
         }
     }
 }

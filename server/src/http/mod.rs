@@ -12,12 +12,14 @@ use aoi_platform::Platform;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
-/// The whole HTTP application: routes, the body limit (`server.body_limit_bytes`) and the
+/// The whole HTTP application: the REST routes, the gRPC services (crate::grpc, same
+/// listener, HTTP/2), the body limit (`server.body_limit_bytes`) and the
 /// request metrics.
 pub fn router(platform: Platform) -> Router {
     let limit = usize::try_from(platform.config.server.body_limit_bytes).unwrap_or(usize::MAX);
     api::routes(platform.clone())
-        .merge(sessions::routes(platform))
+        .merge(sessions::routes(platform.clone()))
+        .merge(crate::grpc::router(platform))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(metrics::track))
 }

@@ -4,7 +4,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use aoi_control::Permission;
+use aoi_control::authz::Authorized;
+use aoi_control::{ApiError, Permission};
 use aoi_platform::Platform;
 use aoi_platform::approvals::{self, ApprovalQuery, Decision};
 use aoi_platform::sessions::{self, SessionQuery, StartSession};
@@ -69,14 +70,30 @@ async fn session_events(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, HttpError> {
     let proof = auth.authorize(&platform, Permission::ReadSessions).await?;
+    let events = event_stream(&platform, &proof, id)
+        .await?
+        .map(|(kind, data)| Ok(Event::default().event(kind).data(data)));
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A session's events as (event name, JSON data) pairs, for both transports (this SSE route
+/// and gRPC `SessionService.StreamEvents`): the persisted steps replayed as `step` events
+/// (`{"index", "role", "step"}`), then the session's live events of this tenant only, without
+/// steps already replayed. Another tenant's session is `NotFound`.
+pub async fn event_stream(
+    platform: &Platform,
+    proof: &Authorized,
+    id: Uuid,
+) -> Result<impl Stream<Item = (String, String)> + Send + use<>, ApiError> {
     // Subscribe before reading the replay so nothing falls between the two.
     let live = BroadcastStream::new(platform.events.subscribe());
-    let current = sessions::get_session(&platform, &proof, id).await?;
+    let current = sessions::get_session(platform, proof, id).await?;
     let tenant = current.session.tenant_id;
     let replayed = current.steps.len();
     let replay = stream::iter(current.steps.into_iter().map(|step| {
-        let data = serde_json::json!({"index": step.index, "role": step.role, "step": step.payload});
-        Ok(Event::default().event("step").data(data.to_string()))
+        let data =
+            serde_json::json!({"index": step.index, "role": step.role, "step": step.payload});
+        ("step".to_string(), data.to_string())
     }));
     let live = live.filter_map(move |event| async move {
         let event = event.ok()?;
@@ -90,11 +107,9 @@ async fn session_events(
                 return None;
             }
         }
-        Some(Ok(Event::default()
-            .event(event.kind.clone())
-            .data(event.payload.to_string())))
+        Some((event.kind.clone(), event.payload.to_string()))
     });
-    Ok(Sse::new(replay.chain(live)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(replay.chain(live))
 }
 
 async fn list_approvals(
