@@ -623,6 +623,72 @@ pub async fn approval_flow(s: &Server, approve: bool) {
     assert_eq!(still["status"], "pending", "{still}");
     assert_eq!(t.session(s, &session).await["status"], "waiting_approval");
 
+    // Another tenant reaches none of it: every session and approval route answers 404 for
+    // these ids, and its lists leak nothing.
+    let b_slug = unique("iso").replace('_', "-");
+    let (status, body) = s
+        .call(
+            "POST",
+            "/api/v1/tenants",
+            Some(&t.admin),
+            Some(json!({"slug": b_slug, "name": "B", "admin_username": "boss", "admin_password": "boss-password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let b = s.login(&b_slug, "boss", "boss-password").await;
+    for (method, path, body) in [
+        ("GET", format!("/api/v1/sessions/{session}"), None),
+        ("GET", format!("/api/v1/sessions/{session}/events"), None),
+        (
+            "POST",
+            format!("/api/v1/incidents/{incident}/sessions"),
+            Some(json!({"environment_id": t.environment_id})),
+        ),
+        ("GET", format!("/api/v1/approvals/{approval_id}"), None),
+        (
+            "POST",
+            format!("/api/v1/approvals/{approval_id}/approve"),
+            Some(json!({"reason": "not mine"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/approvals/{approval_id}/deny"),
+            Some(json!({"reason": "not mine"})),
+        ),
+    ] {
+        let (status, resp) = s.call(method, &path, Some(&b), body.clone()).await;
+        assert_eq!(
+            (status, code(&resp)),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "tenant B {method} {path}: {resp}"
+        );
+        // Indistinguishable from an id that exists nowhere.
+        const NOWHERE: &str = "00000000-0000-4000-8000-000000000000";
+        let blind = path
+            .replace(&session, NOWHERE)
+            .replace(&approval_id, NOWHERE)
+            .replace(&incident, NOWHERE);
+        let (_, nowhere) = s.call(method, &blind, Some(&b), body).await;
+        let masked = |v: &Value| {
+            v.to_string()
+                .replace(&session, "ID")
+                .replace(&approval_id, "ID")
+                .replace(&incident, "ID")
+                .replace(NOWHERE, "ID")
+        };
+        assert_eq!(masked(&resp), masked(&nowhere), "tenant B {method} {path} tells more than a missing id");
+    }
+    for path in ["/api/v1/sessions", "/api/v1/approvals", "/api/v1/approvals?status=pending"] {
+        let (status, resp) = s.call("GET", path, Some(&b), None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {resp}");
+        let text = resp.to_string();
+        assert!(
+            !text.contains(&session) && !text.contains(&approval_id) && !text.contains(&incident),
+            "{path} leaks tenant A: {text}"
+        );
+    }
+    assert_eq!(t.session(s, &session).await["status"], "waiting_approval");
+
     // The operator decides with a reason.
     let decided = t.decide(s, &approval_id, approve).await;
     let operator = format!("user:{}", t.operator_id);
