@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::api::ROUTES;
 
-/// The routes of `sessions.rs` (owned by the sessions/workers work), documented here until
-/// that module exports its own table: method, path, summary, permission, JSON body.
+/// The routes of `sessions.rs`: method, path, summary, permission, JSON body. A test checks this
+/// list against `sessions::SERVED`, which the same macro call as the router produces.
 pub const SESSION_ROUTES: &[(&str, &str, &str, Permission, bool)] = &[
     (
         "POST",
@@ -165,4 +165,27 @@ pub fn document() -> Value {
                     "message": { "type": "string" } } } } } }
         }
     })
+}
+
+#[cfg(test)]
+mod served_routes_are_documented {
+    use super::SESSION_ROUTES;
+
+    #[test]
+    fn every_session_route_is_documented_and_every_documented_one_served() {
+        let served: Vec<(String, &str)> = crate::http::sessions::SERVED
+            .iter()
+            .map(|(m, p)| (m.to_ascii_uppercase(), *p))
+            .collect();
+        let documented: Vec<(String, &str)> = SESSION_ROUTES
+            .iter()
+            .map(|(m, p, ..)| (m.to_string(), *p))
+            .collect();
+        for route in &served {
+            assert!(documented.contains(route), "served but not in the OpenAPI document: {route:?}");
+        }
+        for route in &documented {
+            assert!(served.contains(route), "documented but not served: {route:?}");
+        }
+    }
 }
