@@ -15,7 +15,7 @@ const AOI: &str = env!("CARGO_BIN_EXE_aoi");
 
 /// Reads `sse` until a final `session_state` arrives.
 async fn until_final(sse: &mut Sse, mut seen: Vec<SseEvent>, what: &str) -> Vec<SseEvent> {
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         if seen.iter().any(|e| {
             e.event == "session_state"
@@ -63,7 +63,7 @@ async fn sse_on_one_replica_streams_steps_of_another_replica_s_worker() {
     t.decide(&r2, approval["id"].as_str().unwrap(), true).await;
     let seen2 = until_final(&mut on_r2, replay, "replica 2").await;
     let seen1 = until_final(&mut on_r1, Vec::new(), "replica 1").await;
-    let done = t.finish(&r1, &session, true, Duration::from_secs(60)).await;
+    let done = t.finish(&r1, &session, true, Duration::from_secs(120)).await;
     assert_eq!(done["status"], "succeeded", "{}", done["result"]);
     let n = assert_steps_contiguous(&done);
     assert!(n > replayed, "steps came after the approval");
