@@ -5,8 +5,10 @@
 //! - [`prompts`]: the paper's role prompts, with tool output marked as untrusted data.
 
 pub mod llm;
+pub mod privacy;
 pub mod prompts;
 
 pub use llm::{LlmConfig, LlmPolicy};
+pub use privacy::{RedactionPolicy, Redactor};
 
 pub mod builtin;

@@ -299,3 +299,139 @@ async fn submissions_are_read_for_the_task_type() {
         }
     ));
 }
+
+#[tokio::test]
+async fn secrets_never_leave_and_placeholders_come_back_restored() {
+    const PASSWORD: &str = "m0ng0-Geo-2024!";
+    const TOKEN: &str = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+    let server = spawn(FakeConfig {
+        replies: ReplyScript {
+            queue: vec![],
+            rules: vec![
+                ReplyRule {
+                    contains: "Output (ok)".into(),
+                    reply: "{\"summary\": \"geo reads MONGO_PASSWORD=<<password:1>>\"}".into(),
+                },
+                ReplyRule {
+                    contains: "check the login".into(),
+                    reply: "{\"tool\": \"exec_shell\", \"args\": {\"command\": \"mongosh -u admin -p <<password:1>> --eval 'db.stats()'\"}}".into(),
+                },
+                ReplyRule {
+                    contains: "What next".into(),
+                    reply: r#"{"previous_iteration_summary":"env read","current_phase":"Diagnosis","root_cause_analysis":"token <<github-token:1>> is stale","confidence":40,"next_action":{"kind":"probe","instruction":"check the login with <<password:1>>","context":"<<password:1>>","submission":null}}"#.into(),
+                },
+            ],
+            default: "{}".into(),
+        },
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut policy = policy(&server);
+    policy.reset(&task(TaskType::Detection));
+
+    let summary = policy
+        .compress(&CompressInput {
+            task: task(TaskType::Detection),
+            instruction: "read the env".into(),
+            call: ToolCall::exec_shell("kubectl exec geo -- env"),
+            output: ToolOutput::ok(format!(
+                "MONGO_PASSWORD={PASSWORD}\nGITHUB_TOKEN={TOKEN}\nPORT=8083"
+            )),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.value,
+        format!("geo reads MONGO_PASSWORD={PASSWORD}")
+    );
+
+    let entry = ContextEntry {
+        step: 1,
+        role: "probe".into(),
+        action: "kubectl exec geo -- env".into(),
+        summary: format!("MONGO_PASSWORD={PASSWORD} GITHUB_TOKEN={TOKEN} (What next)"),
+        ok: true,
+    };
+    let decision = policy.observe(&view(vec![entry])).await.unwrap().value;
+    assert_eq!(
+        decision.next_action,
+        NextAction::Probe {
+            instruction: format!("check the login with {PASSWORD}"),
+            context: PASSWORD.into(),
+        }
+    );
+    assert_eq!(
+        decision.root_cause_analysis,
+        format!("token {TOKEN} is stale")
+    );
+
+    let tools = vec![ToolDoc {
+        name: "exec_shell".into(),
+        description: "run kubectl".into(),
+        access: Access::Read,
+    }];
+    let call = policy
+        .probe(&RoleRequest {
+            task: task(TaskType::Detection),
+            instruction: format!("check the login with {PASSWORD}"),
+            context: String::new(),
+            already_run: vec![],
+            tools,
+        })
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(
+        call,
+        ToolCall::exec_shell(format!(
+            "mongosh -u admin -p {PASSWORD} --eval 'db.stats()'"
+        ))
+    );
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for body in &requests {
+        let text = body.to_string();
+        assert!(!text.contains(PASSWORD), "{text}");
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+    assert!(user_message(&requests[0]).contains("MONGO_PASSWORD=<<password:1>>"));
+    assert!(user_message(&requests[1]).contains("GITHUB_TOKEN=<<github-token:1>>"));
+
+    // A new session forgets the old placeholders.
+    policy.reset(&task(TaskType::Detection));
+    let summary = policy
+        .compress(&CompressInput {
+            task: task(TaskType::Detection),
+            instruction: "read the env".into(),
+            call: ToolCall::exec_shell("kubectl exec geo -- env"),
+            output: ToolOutput::ok("PORT=8083"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.value, "geo reads MONGO_PASSWORD=<<password:1>>");
+}
+
+#[tokio::test]
+async fn redaction_can_be_turned_off() {
+    let server = server(&["{\"summary\": \"ok\"}"], vec![]).await;
+    let mut policy = LlmPolicy::new(LlmConfig {
+        base_url: server.base_url(),
+        model: "fake-model".into(),
+        timeout: Duration::from_secs(5),
+        redaction: None,
+        ..LlmConfig::default()
+    })
+    .unwrap();
+    policy
+        .compress(&CompressInput {
+            task: task(TaskType::Detection),
+            instruction: "read the env".into(),
+            call: ToolCall::exec_shell("env"),
+            output: ToolOutput::ok("DB_PASSWORD=plainPw1"),
+        })
+        .await
+        .unwrap();
+    assert!(user_message(&server.requests()[0]).contains("DB_PASSWORD=plainPw1"));
+}

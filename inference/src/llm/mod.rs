@@ -6,10 +6,11 @@ mod client;
 pub mod parse;
 pub mod schema;
 
+use crate::privacy::{RedactionPolicy, Redactor};
 use crate::prompts;
 use aoi_core::{
     CompressInput, ObserverDecision, ObserverView, Policy, PolicyError, Reply, RoleRequest,
-    ToolCall, Usage,
+    TaskSpec, ToolCall, Usage,
 };
 use async_trait::async_trait;
 use client::{ChatClient, Message};
@@ -34,6 +35,9 @@ pub struct LlmConfig {
     pub backoff_base: Duration,
     /// Also send vLLM's `guided_json` with the reply schema.
     pub send_guided_json: bool,
+    /// What is replaced with placeholders before a prompt leaves the process (and restored in
+    /// the reply); `None` sends prompts as they are. Default: secrets only.
+    pub redaction: Option<RedactionPolicy>,
 }
 
 impl Default for LlmConfig {
@@ -48,6 +52,7 @@ impl Default for LlmConfig {
             max_retries: 3,
             backoff_base: Duration::from_millis(250),
             send_guided_json: true,
+            redaction: Some(RedactionPolicy::secrets_only()),
         }
     }
 }
@@ -55,12 +60,16 @@ impl Default for LlmConfig {
 /// The `llm` policy.
 pub struct LlmPolicy {
     client: ChatClient,
+    /// This session's placeholders; `None` when redaction is off.
+    redactor: Option<Redactor>,
 }
 
 impl LlmPolicy {
     pub fn new(config: LlmConfig) -> Result<Self, PolicyError> {
+        let redactor = config.redaction.map(Redactor::new);
         Ok(LlmPolicy {
             client: ChatClient::new(config)?,
+            redactor,
         })
     }
 
@@ -68,32 +77,59 @@ impl LlmPolicy {
         self.client.config()
     }
 
+    /// The text as it may leave the process.
+    fn redact(&mut self, text: String) -> String {
+        match self.redactor.as_mut() {
+            Some(redactor) => redactor.redact(&text),
+            None => text,
+        }
+    }
+
+    /// A parsed reply with this session's placeholders put back.
+    fn restore<T: serde::Serialize + serde::de::DeserializeOwned>(&self, value: T) -> T {
+        match self.redactor.as_ref() {
+            Some(redactor) => redactor.restore_value(value),
+            None => value,
+        }
+    }
+
     /// Asks once; on an unusable reply asks again with the error appended; a second unusable
     /// reply is `Unparsable`.
-    async fn ask<T>(
-        &self,
+    async fn ask<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &mut self,
         system: String,
         user: String,
         schema: &ReplySchema,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Result<Reply<T>, PolicyError> {
-        let mut messages = vec![Message::system(system), Message::user(user)];
+        let mut messages = vec![
+            Message::system(self.redact(system)),
+            Message::user(self.redact(user)),
+        ];
         let mut usage = Usage::default();
         let first = self.client.complete(&messages, schema).await?;
         usage.add(first.usage);
         let error = match parse(&first.content) {
-            Ok(value) => return Ok(Reply { value, usage }),
+            Ok(value) => {
+                let value = self.restore(value);
+                return Ok(Reply { value, usage });
+            }
             Err(error) => error,
         };
         usage.parse_errors += 1;
-        messages.push(Message::assistant(first.content));
-        messages.push(Message::user(format!(
+        let first_content = self.redact(first.content);
+        messages.push(Message::assistant(first_content));
+        let again = self.redact(format!(
             "Your reply could not be used: {error}. Reply again with exactly one JSON object that matches the required format, and nothing else."
-        )));
+        ));
+        messages.push(Message::user(again));
         let second = self.client.complete(&messages, schema).await?;
         usage.add(second.usage);
         match parse(&second.content) {
-            Ok(value) => Ok(Reply { value, usage }),
+            Ok(value) => {
+                let value = self.restore(value);
+                Ok(Reply { value, usage })
+            }
             Err(error) => Err(PolicyError::Unparsable(format!(
                 "{} reply after a re-ask: {error}",
                 schema.name
@@ -106,6 +142,10 @@ impl LlmPolicy {
 impl Policy for LlmPolicy {
     fn name(&self) -> &str {
         "llm"
+    }
+
+    fn reset(&mut self, _task: &TaskSpec) {
+        self.redactor = self.client.config().redaction.map(Redactor::new);
     }
 
     async fn observe(
