@@ -237,6 +237,9 @@ impl Default for GuardrailsConfig {
 pub struct InferenceConfig {
     /// OpenAI-compatible backends (vLLM). Empty means the built-in policy only.
     pub backends: Vec<BackendConfig>,
+    /// Whether traffic may reach `trust = "external"` backends (the default for every tenant
+    /// until per-tenant policies exist).
+    pub external_allowed: bool,
 }
 
 /// One `[[inference.backends]]` entry. The inference issue extends this.
@@ -256,7 +259,7 @@ pub struct BackendConfig {
     /// Concurrent requests allowed.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: u32,
-    /// `trusted` or `untrusted` (whether tenant data may be sent there).
+    /// `local` (inside the trust boundary) or `external` (only when `inference.external_allowed`).
     #[serde(default = "default_trust")]
     pub trust: String,
     /// Name of the environment variable holding the API key.
@@ -271,7 +274,7 @@ fn default_max_in_flight() -> u32 {
     8
 }
 fn default_trust() -> String {
-    "trusted".into()
+    "local".into()
 }
 
 /// The type of a configuration key, as the loader checks it.
@@ -287,6 +290,8 @@ pub enum KeyType {
     StringList,
     /// A list of tables whose keys are listed under `<key>[].`.
     TableList,
+    /// `true` or `false`.
+    Boolean,
 }
 
 impl KeyType {
@@ -298,6 +303,7 @@ impl KeyType {
             KeyType::Choice(words) => words.join(" \\| "),
             KeyType::StringList => "list of strings".into(),
             KeyType::TableList => "list of tables".into(),
+            KeyType::Boolean => "boolean".into(),
         }
     }
 
@@ -312,6 +318,7 @@ impl KeyType {
             (KeyType::TableList, Value::Array(items)) => {
                 items.iter().all(|v| matches!(v, Value::Table(_)))
             }
+            (KeyType::Boolean, Value::Boolean(_)) => true,
             _ => false,
         }
     }
@@ -555,15 +562,21 @@ pub const KEYS: &[KeyDoc] = &[
     ),
     key(
         "inference.backends[].trust",
-        KeyType::Choice(&["trusted", "untrusted"]),
-        "\"trusted\"",
-        "Whether tenant data may be sent there.",
+        KeyType::Choice(&["local", "external"]),
+        "\"local\"",
+        "`local`: inside the trust boundary, any tenant may use it; `external`: only when `inference.external_allowed` is true.",
     ),
     key(
         "inference.backends[].api_key_env",
         KeyType::String,
         "(unset)",
         "Name of the environment variable that holds the backend's API key.",
+    ),
+    key(
+        "inference.external_allowed",
+        KeyType::Boolean,
+        "false",
+        "Whether inference traffic (the OpenAI-compatible endpoints) may reach `trust = \"external\"` backends; the default for every tenant until per-tenant policies exist.",
     ),
 ];
 
@@ -956,6 +969,10 @@ fn env_value(doc: &KeyDoc, raw: &str, origin: &str) -> Result<Value, ConfigError
             Ok(i) => Value::Integer(i),
             Err(_) => Value::String(raw.to_string()),
         },
+        KeyType::Boolean => match raw.trim().parse::<bool>() {
+            Ok(b) => Value::Boolean(b),
+            Err(_) => Value::String(raw.to_string()),
+        },
         KeyType::StringList | KeyType::TableList => {
             let parsed: Result<Table, _> = toml::from_str(&format!("v = {raw}"));
             match parsed.ok().and_then(|mut t| t.remove("v")) {
@@ -1064,7 +1081,7 @@ mod tests {
         assert_eq!(c.redis.url.as_deref(), Some("redis://r:6379"));
         assert_eq!(c.inference.backends.len(), 1);
         assert_eq!(c.inference.backends[0].weight, 1);
-        assert_eq!(c.inference.backends[0].trust, "trusted");
+        assert_eq!(c.inference.backends[0].trust, "local");
         assert_eq!(c.auth.oidc.as_ref().unwrap().jwks_url, "https://idp/jwks");
     }
 

@@ -15,6 +15,8 @@ pub struct Platform {
     pub authorizer: Arc<Authorizer>,
     pub authenticator: Arc<Authenticator>,
     pub events: EventBus,
+    /// The vLLM pool of `[[inference.backends]]`; `None` when no backend is configured.
+    pub inference: Option<Arc<aoi_router::Pool>>,
 }
 
 /// Why the platform could not start; the message says what to fix.
@@ -83,12 +85,16 @@ impl Platform {
         let events = EventBus::from_config(&config.redis)
             .await
             .map_err(|e| OpenError(e.to_string()))?;
+        let inference = inference_pool(&config.inference)
+            .await
+            .map_err(|e| OpenError(format!("inference.backends: {e}")))?;
         Ok(Platform {
             config: Arc::new(config),
             store,
             authorizer: Arc::new(authorizer),
             authenticator: Arc::new(authenticator),
             events,
+            inference,
         })
     }
 
@@ -96,6 +102,50 @@ impl Platform {
     pub async fn database_ready(&self) -> bool {
         self.store.tenants().await.is_ok()
     }
+}
+
+/// The name of the pool built from `[[inference.backends]]` (it appears in its errors).
+pub const INFERENCE_POOL: &str = "default";
+
+/// Builds the pool from `[[inference.backends]]`, or `None` when the list is empty. An
+/// `api_key_env` naming an unset variable is refused. A trailing `/v1` on a URL is dropped.
+pub async fn inference_pool(
+    config: &aoi_control::config::InferenceConfig,
+) -> Result<Option<Arc<aoi_router::Pool>>, String> {
+    if config.backends.is_empty() {
+        return Ok(None);
+    }
+    let mut specs = Vec::with_capacity(config.backends.len());
+    for b in &config.backends {
+        let api_key = match &b.api_key_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                format!(
+                    "backend `{}`: api_key_env names `{var}`, which is not set",
+                    b.name
+                )
+            })?),
+            None => None,
+        };
+        let trust = match b.trust.as_str() {
+            "external" => aoi_router::Trust::External,
+            _ => aoi_router::Trust::Local,
+        };
+        let url = b.url.trim_end_matches('/');
+        let url = url.strip_suffix("/v1").unwrap_or(url).to_string();
+        specs.push(aoi_router::BackendSpec {
+            name: b.name.clone(),
+            url,
+            models: b.models.clone(),
+            weight: b.weight,
+            max_in_flight: usize::try_from(b.max_in_flight).unwrap_or(usize::MAX),
+            trust,
+            api_key,
+        });
+    }
+    let pool = aoi_router::Pool::new(INFERENCE_POOL, specs, aoi_router::PoolOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Some(Arc::new(pool)))
 }
 
 /// Connects `config.database_url()` and applies pending migrations.

@@ -14,8 +14,12 @@ mod breaker;
 mod config;
 mod error;
 mod pool;
+pub mod quota;
 
 pub use breaker::BreakerState;
 pub use config::{BackendSpec, PoolOptions, Trust};
 pub use error::RouterError;
 pub use pool::{BackendStats, ChatRequest, ChatResponse, ChatStream, Pool};
+pub use quota::{
+    QuotaBackend, QuotaError, QuotaExceeded, QuotaLimit, QuotaLimits, QuotaPermit, Quotas,
+};

@@ -295,6 +295,24 @@ pub const ROUTES: &[RouteDoc] = &[
         false,
         || get(audit_export)
     ),
+    route!(
+        "POST",
+        "/v1/chat/completions",
+        "OpenAI-compatible chat completion over the inference pool (SSE with \"stream\": true)",
+        true,
+        Some(super::openai::CHAT_PERMISSION),
+        true,
+        || post(super::openai::chat_completions)
+    ),
+    route!(
+        "GET",
+        "/v1/models",
+        "OpenAI-compatible list of the inference pool's models and adapters",
+        true,
+        Some(super::openai::MODELS_PERMISSION),
+        false,
+        || get(super::openai::models)
+    ),
 ];
 
 /// The router of [`ROUTES`].

@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openai;
 pub mod openapi;
 pub mod sessions;
 
