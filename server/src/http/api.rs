@@ -346,10 +346,14 @@ async fn readyz(axum::extract::State(platform): axum::extract::State<Platform>) 
     }
 }
 
-async fn metrics() -> Response {
+async fn metrics(axum::extract::State(platform): axum::extract::State<Platform>) -> Response {
+    let mut text = super::metrics::render();
+    if let Some(pool) = &platform.inference {
+        text.push_str(&super::metrics::render_pool(&pool.stats()));
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        super::metrics::render(),
+        text,
     )
         .into_response()
 }
