@@ -240,6 +240,23 @@ pub struct InferenceConfig {
     /// Whether traffic may reach `trust = "external"` backends (the default for every tenant
     /// until per-tenant policies exist).
     pub external_allowed: bool,
+    /// `[inference.quota]`: the default limits of every tenant on the OpenAI-compatible endpoints.
+    pub quota: QuotaConfig,
+}
+
+/// `[inference.quota]`: per-tenant limits (the default for every tenant); unset means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaConfig {
+    /// Requests in flight at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
+    /// Tokens per epoch minute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+    /// Tokens per UTC day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_day: Option<u64>,
 }
 
 /// One `[[inference.backends]]` entry. The inference issue extends this.
@@ -578,6 +595,24 @@ pub const KEYS: &[KeyDoc] = &[
         "false",
         "Whether inference traffic (the OpenAI-compatible endpoints) may reach `trust = \"external\"` backends; the default for every tenant until per-tenant policies exist.",
     ),
+    key(
+        "inference.quota.max_concurrent",
+        KeyType::Integer,
+        "(unset: unlimited)",
+        "Chat completions (`POST /v1/chat/completions`) a tenant may have in flight at once; the default for every tenant. Over it: 429 `rate_limited`. Shared across replicas through Redis when `redis.url` is set.",
+    ),
+    key(
+        "inference.quota.tokens_per_minute",
+        KeyType::Integer,
+        "(unset: unlimited)",
+        "Tokens a tenant may use per minute on the OpenAI-compatible endpoints (reserved up front as `max_tokens` or 1024, plus prompt characters / 4; corrected to the reply's usage); the default for every tenant. Over it: 429 `rate_limited` with `Retry-After`.",
+    ),
+    key(
+        "inference.quota.tokens_per_day",
+        KeyType::Integer,
+        "(unset: unlimited)",
+        "Tokens a tenant may use per UTC day on the OpenAI-compatible endpoints, counted like `inference.quota.tokens_per_minute`; the default for every tenant.",
+    ),
 ];
 
 /// Sections that only group keys (tables whose children are keys in [`KEYS`]).
@@ -591,6 +626,7 @@ const SECTIONS: &[&str] = &[
     "workers",
     "guardrails",
     "inference",
+    "inference.quota",
 ];
 
 /// Why the configuration could not be loaded.

@@ -17,6 +17,9 @@ pub struct Platform {
     pub events: EventBus,
     /// The vLLM pool of `[[inference.backends]]`; `None` when no backend is configured.
     pub inference: Option<Arc<aoi_router::Pool>>,
+    /// Per-tenant quotas of the OpenAI-compatible endpoints, from `[inference.quota]`: in Redis
+    /// (prefix `redis.key_prefix`) when `redis.url` is set, else in-process.
+    pub quotas: aoi_router::Quotas,
 }
 
 /// Why the platform could not start; the message says what to fix.
@@ -88,6 +91,9 @@ impl Platform {
         let inference = inference_pool(&config.inference)
             .await
             .map_err(|e| OpenError(format!("inference.backends: {e}")))?;
+        let quotas = inference_quotas(&config)
+            .await
+            .map_err(|e| OpenError(format!("inference.quota: {e}")))?;
         Ok(Platform {
             config: Arc::new(config),
             store,
@@ -95,6 +101,7 @@ impl Platform {
             authenticator: Arc::new(authenticator),
             events,
             inference,
+            quotas,
         })
     }
 
@@ -146,6 +153,31 @@ pub async fn inference_pool(
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(Arc::new(pool)))
+}
+
+/// The default quota limits of every tenant, from `[inference.quota]` (unset: unlimited).
+pub fn quota_limits(config: &aoi_control::config::QuotaConfig) -> aoi_router::QuotaLimits {
+    aoi_router::QuotaLimits {
+        max_concurrent: config.max_concurrent,
+        tokens_per_minute: config.tokens_per_minute,
+        tokens_per_day: config.tokens_per_day,
+    }
+}
+
+/// Builds the quotas of the OpenAI-compatible endpoints: shared through Redis (keys under
+/// `<redis.key_prefix>:quota:`) when `redis.url` is set, else in this process.
+pub async fn inference_quotas(config: &Config) -> Result<aoi_router::Quotas, String> {
+    let limits = quota_limits(&config.inference.quota);
+    let backend = match &config.redis.url {
+        Some(url) => aoi_router::QuotaBackend::Redis {
+            url: url.clone(),
+            prefix: config.redis.key_prefix.trim_end_matches(':').to_string(),
+        },
+        None => aoi_router::QuotaBackend::InProcess,
+    };
+    aoi_router::Quotas::connect(&backend, limits)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Connects `config.database_url()` and applies pending migrations.

@@ -210,3 +210,132 @@ async fn without_backends_the_endpoints_say_what_to_configure() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     server.stop().await;
 }
+
+/// One chat completion with `reqwest`, answering the status, the `Retry-After` header and the
+/// body.
+async fn chat(server: &Server, key: &str, body: Value) -> (StatusCode, Option<String>, Value) {
+    let resp = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .header("x-aoi-session", "quota-test")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body: Value = resp.json().await.unwrap();
+    (status, retry_after, body)
+}
+
+// Multi-threaded: `Server::launch` blocks its thread while the fake answers health probes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_answer_429_with_retry_after() {
+    // Tokens per minute: the first reply reports 400+ tokens (its usage replaces the 201-token
+    // estimate), so a second request of the same estimate is over the 500 tokens of the minute.
+    let fake = aoi_test_support::spawn(FakeConfig {
+        replies: ReplyScript {
+            default: "word ".repeat(400),
+            ..ReplyScript::default()
+        },
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let backends = format!(r#"[{{name = "gpu-1", url = "{}"}}]"#, fake.base_url());
+    let server = Server::launch(
+        BIN,
+        &Launch {
+            env: vec![
+                ("AOI__INFERENCE__BACKENDS".into(), backends),
+                (
+                    "AOI__INFERENCE__QUOTA__TOKENS_PER_MINUTE".into(),
+                    "500".into(),
+                ),
+            ],
+            ..Launch::default()
+        },
+    );
+    let key = operator_key(&server).await;
+    let request = json!({"model": "fake-model", "max_tokens": 200,
+                         "messages": [{"role": "user", "content": "hi"}]});
+    // Stay clear of a minute boundary between the two calls (the windows are epoch minutes).
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second >= 55 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
+    let (status, _, body) = chat(&server, &key, request.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, retry_after, body) = chat(&server, &key, request.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("tokens per minute"), "{message}");
+    assert!(message.contains("retry after"), "{message}");
+    let secs: u64 = retry_after.expect("Retry-After header").parse().unwrap();
+    assert!((1..=60).contains(&secs), "Retry-After: {secs}");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the refused call never reached the pool"
+    );
+    server.stop().await;
+    fake.shutdown().await;
+
+    // Concurrency: with one slot and a slow backend, of two calls at once one is refused.
+    let fake = aoi_test_support::spawn(FakeConfig {
+        latency: std::time::Duration::from_millis(1500),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let backends = format!(r#"[{{name = "gpu-1", url = "{}"}}]"#, fake.base_url());
+    let server = Server::launch(
+        BIN,
+        &Launch {
+            env: vec![
+                ("AOI__INFERENCE__BACKENDS".into(), backends),
+                ("AOI__INFERENCE__QUOTA__MAX_CONCURRENT".into(), "1".into()),
+            ],
+            ..Launch::default()
+        },
+    );
+    let key = operator_key(&server).await;
+    let request = json!({"model": "fake-model",
+                         "messages": [{"role": "user", "content": "hi"}]});
+    let (a, b) = tokio::join!(
+        chat(&server, &key, request.clone()),
+        chat(&server, &key, request.clone())
+    );
+    let mut statuses = vec![a.0, b.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK, StatusCode::TOO_MANY_REQUESTS],
+        "{} / {}",
+        a.2,
+        b.2
+    );
+    let refused = if a.0 == StatusCode::TOO_MANY_REQUESTS {
+        &a
+    } else {
+        &b
+    };
+    assert_eq!(refused.2["error"]["code"], "rate_limited", "{}", refused.2);
+    let message = refused.2["error"]["message"].as_str().unwrap();
+    assert!(message.contains("concurrent requests"), "{message}");
+    let secs: u64 = refused.1.as_deref().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&secs), "Retry-After: {secs}");
+    // The slot is free again once the first call answered.
+    let (status, _, body) = chat(&server, &key, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+    fake.shutdown().await;
+}

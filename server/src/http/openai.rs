@@ -8,18 +8,30 @@
 //! redacted by a fresh [`Redactor`] (secrets only); placeholders in a non-streaming reply's
 //! `choices[].message.content` are restored. Streamed chunks are passed through as they come:
 //! restoration is not applied to them yet. `external` backends are used only when
-//! `inference.external_allowed` is true. Every call is audited once (`inference.chat`).
+//! `inference.external_allowed` is true. Every call that reaches the pool is audited once
+//! (`inference.chat`).
+//!
+//! Quotas (`[inference.quota]`, [`Platform::quotas`]): before the pool is called the tenant's
+//! permit is acquired with an estimate of `max_tokens` (or [`DEFAULT_MAX_TOKENS`]) plus the
+//! prompt's characters / 4. Over a limit the answer is 429 `rate_limited` with `Retry-After`
+//! (seconds) and a message naming the limit; an unreachable quota store answers 503
+//! `unavailable`. A non-streaming reply charges its `usage.total_tokens` (or prompt plus
+//! completion) instead of the estimate; a stream keeps its permit (and concurrency slot) until
+//! it ends and stays charged with the estimate; a call the pool fails is refunded.
+//!
+//! The request header `x-aoi-session`, when present, is the pool's affinity key (requests of
+//! one session prefer the same backend).
 
 use aoi_control::{ApiError, Permission};
 use aoi_inference::privacy::{RedactionPolicy, Redactor};
 use aoi_platform::Platform;
 use aoi_platform::audit;
-use aoi_router::{ChatRequest, Pool, RouterError, Trust};
+use aoi_router::{ChatRequest, Pool, QuotaError, QuotaPermit, Quotas, RouterError, Trust};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -32,6 +44,11 @@ use super::extract::{ApiJson, Auth};
 pub const CHAT_PERMISSION: Permission = Permission::StartSession;
 /// The permission `GET /v1/models` checks.
 pub const MODELS_PERMISSION: Permission = Permission::ReadModels;
+
+/// The completion budget assumed for a request without `max_tokens` when estimating its tokens.
+pub const DEFAULT_MAX_TOKENS: u64 = 1024;
+/// The request header whose value is the pool's affinity key.
+pub const SESSION_HEADER: &str = "x-aoi-session";
 
 fn error_response(status: u16, code: &str, message: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -62,6 +79,76 @@ fn router_error(e: &RouterError) -> Response {
         _ => "unavailable",
     };
     error_response(status, code, e.to_string())
+}
+
+/// The AOI error body for a quota refusal: 429 `rate_limited` with `Retry-After`, or 503
+/// `unavailable` when the quota store cannot be reached.
+fn quota_error(e: &QuotaError) -> Response {
+    match e {
+        QuotaError::Exceeded(_) => {
+            let mut response = error_response(e.http_status(), "rate_limited", e.to_string());
+            if let Some(secs) = e.retry_after_secs() {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            response
+        }
+        QuotaError::Store(_) => {
+            tracing::error!(cause = %e, "inference quota store failed");
+            error_response(e.http_status(), "unavailable", e.to_string())
+        }
+    }
+}
+
+/// The tokens a request is expected to use: `max_tokens` (or [`DEFAULT_MAX_TOKENS`]) plus
+/// its messages' characters / 4.
+fn estimate_tokens(body: &Value) -> u64 {
+    let completion = body
+        .get("max_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    let mut chars: u64 = 0;
+    let mut add = |text: &str| {
+        chars = chars.saturating_add(u64::try_from(text.chars().count()).unwrap_or(u64::MAX));
+    };
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        for message in messages {
+            match message.get("content") {
+                Some(Value::String(text)) => add(text),
+                Some(Value::Array(parts)) => {
+                    for part in parts {
+                        if let Some(text) = part.get("text").and_then(Value::as_str) {
+                            add(text);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    completion.saturating_add(chars / 4)
+}
+
+/// The tokens a reply reports: `usage.total_tokens`, else prompt plus completion.
+fn reply_tokens(reply: &Value) -> Option<u64> {
+    let usage = reply.get("usage")?;
+    if let Some(total) = usage.get("total_tokens").and_then(Value::as_u64) {
+        return Some(total);
+    }
+    let prompt = usage.get("prompt_tokens").and_then(Value::as_u64);
+    let completion = usage.get("completion_tokens").and_then(Value::as_u64);
+    match (prompt, completion) {
+        (None, None) => None,
+        (p, c) => Some(p.unwrap_or(0).saturating_add(c.unwrap_or(0))),
+    }
+}
+
+/// Charges `tokens` to the permit; a store failure is logged, not answered (the reply is done).
+async fn charge(quotas: &Quotas, permit: &mut QuotaPermit, tokens: u64) {
+    if let Err(e) = quotas.record(permit, tokens).await {
+        tracing::warn!(cause = %e, tenant = permit.tenant(), "inference quota: recording usage failed");
+    }
 }
 
 fn pool(platform: &Platform) -> Option<&Arc<Pool>> {
@@ -157,6 +244,7 @@ async fn record(
 pub async fn chat_completions(
     State(platform): State<Platform>,
     auth: Auth,
+    headers: HeaderMap,
     ApiJson(mut body): ApiJson<Value>,
 ) -> HttpResult<Response> {
     let proof = auth.authorize(&platform, CHAT_PERMISSION).await?;
@@ -182,12 +270,24 @@ pub async fn chat_completions(
         );
     }
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let affinity = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    let quotas = platform.quotas.clone();
+    let tenant = proof.principal().tenant.as_str().to_string();
+    let mut permit = match quotas.acquire(&tenant, estimate_tokens(&body)).await {
+        Ok(permit) => permit,
+        Err(e) => return Ok(quota_error(&e)),
+    };
     let mut redactor = Redactor::new(RedactionPolicy::secrets_only());
     redact_messages(&mut body, &mut redactor);
     let request = ChatRequest {
         body,
         model: model.clone(),
-        affinity: None,
+        affinity,
         allow_external: platform.config.inference.external_allowed,
     };
     let redacted = redactor.len();
@@ -201,7 +301,11 @@ pub async fn chat_completions(
                     json!({"model": model, "stream": true, "redacted": redacted}),
                 )
                 .await?;
-                let body = chunks.map(|item| {
+                // The permit (its concurrency slot, the estimate charged) lives as long as the
+                // stream: it is dropped, and the slot freed, when the stream ends or the client
+                // goes away.
+                let body = chunks.map(move |item| {
+                    let _held = &permit;
                     Ok::<Bytes, std::convert::Infallible>(match item {
                         Ok(bytes) => bytes,
                         Err(e) => {
@@ -221,6 +325,8 @@ pub async fn chat_completions(
                     .into_response())
             }
             Err(e) => {
+                charge(&quotas, &mut permit, 0).await;
+                drop(permit);
                 record(
                     &platform,
                     &proof,
@@ -235,6 +341,10 @@ pub async fn chat_completions(
     match pool.chat(request).await {
         Ok(response) => {
             let mut reply = response.body;
+            if let Some(tokens) = reply_tokens(&reply) {
+                charge(&quotas, &mut permit, tokens).await;
+            }
+            drop(permit);
             let usage = reply.get("usage").cloned().unwrap_or(Value::Null);
             record(
                 &platform,
@@ -254,6 +364,8 @@ pub async fn chat_completions(
             Ok(Json(reply).into_response())
         }
         Err(e) => {
+            charge(&quotas, &mut permit, 0).await;
+            drop(permit);
             record(
                 &platform,
                 &proof,
