@@ -2,13 +2,18 @@
 //!
 //! Timeouts, connection errors, 429 and 5xx are retried with exponential backoff and jitter;
 //! other 4xx answers are not (asking again would get the same answer).
+//!
+//! With a [`Pool`] transport the pool does the retries, failover and deadline itself, so the
+//! client sends each completion once and maps the pool's error.
 
 use super::LlmConfig;
 use super::schema::ReplySchema;
 use aoi_core::{PolicyError, Usage};
+use aoi_router::{ChatRequest, Pool, RouterError};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One chat message.
@@ -52,10 +57,20 @@ enum AttemptError {
     Fatal(String),
 }
 
+/// How a completion reaches a model.
+enum Transport {
+    /// Straight to `{base_url}/v1/chat/completions`, with the client's own retries.
+    Direct { http: reqwest::Client, url: String },
+    /// Through the inference pool, which retries and fails over itself.
+    Pool {
+        pool: Arc<Pool>,
+        allow_external: bool,
+    },
+}
+
 pub struct ChatClient {
-    http: reqwest::Client,
+    transport: Transport,
     config: LlmConfig,
-    url: String,
 }
 
 impl ChatClient {
@@ -69,7 +84,27 @@ impl ChatClient {
             "{}/v1/chat/completions",
             config.base_url.trim_end_matches('/')
         );
-        Ok(ChatClient { http, config, url })
+        Ok(ChatClient {
+            transport: Transport::Direct { http, url },
+            config,
+        })
+    }
+
+    /// A client that sends through `pool`; `config.base_url`, `api_key`, `timeout` and the
+    /// retry settings are the pool's business and are not used.
+    pub fn with_pool(config: LlmConfig, pool: Arc<Pool>, allow_external: bool) -> Self {
+        ChatClient {
+            transport: Transport::Pool {
+                pool,
+                allow_external,
+            },
+            config,
+        }
+    }
+
+    /// Whether completions go through a pool (and so want an affinity key).
+    pub fn uses_pool(&self) -> bool {
+        matches!(self.transport, Transport::Pool { .. })
     }
 
     pub fn config(&self) -> &LlmConfig {
@@ -95,54 +130,48 @@ impl ChatClient {
         body
     }
 
-    /// Sends one chat completion, retrying what may succeed on another try.
+    /// Sends one chat completion, retrying what may succeed on another try (directly) or
+    /// letting the pool do so, keeping `affinity` on one backend while it is healthy.
     pub async fn complete(
         &self,
         messages: &[Message],
         schema: &ReplySchema,
+        affinity: Option<&str>,
     ) -> Result<Completion, PolicyError> {
         let body = self.body(messages, schema);
+        let (http, url) = match &self.transport {
+            Transport::Direct { http, url } => (http, url),
+            Transport::Pool {
+                pool,
+                allow_external,
+            } => {
+                let request = ChatRequest {
+                    body,
+                    model: self.config.model.clone(),
+                    affinity: affinity.map(str::to_string),
+                    allow_external: *allow_external,
+                };
+                return match pool.chat(request).await {
+                    Ok(response) => Ok(parse_completion(&response.body)),
+                    Err(error) => Err(pool_error(&error)),
+                };
+            }
+        };
         let mut last_error = String::new();
         for attempt in 0..=self.config.max_retries {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff(attempt - 1)).await;
             }
-            match self.attempt(&body).await {
+            match attempt_direct(http, url, self.config.api_key.as_deref(), &body).await {
                 Ok(completion) => return Ok(completion),
                 Err(AttemptError::Fatal(message)) => return Err(PolicyError::Other(message)),
                 Err(AttemptError::Retryable(message)) => last_error = message,
             }
         }
         Err(PolicyError::Unavailable(format!(
-            "{} after {} attempts: {last_error}",
-            self.url,
+            "{url} after {} attempts: {last_error}",
             self.config.max_retries + 1
         )))
-    }
-
-    async fn attempt(&self, body: &Value) -> Result<Completion, AttemptError> {
-        let mut request = self.http.post(&self.url).json(body);
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = request.send().await.map_err(|e| transport_error(&e))?;
-        let status = response.status();
-        if status.as_u16() == 429 || status.is_server_error() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(AttemptError::Retryable(format!(
-                "HTTP {status}: {}",
-                snippet(&text)
-            )));
-        }
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(AttemptError::Fatal(format!(
-                "the model endpoint refused the request with HTTP {status}: {}; check the model name and the server's structured-output support",
-                snippet(&text)
-            )));
-        }
-        let value: Value = response.json().await.map_err(|e| transport_error(&e))?;
-        Ok(parse_completion(&value))
     }
 
     /// `base * 2^attempt`, capped at 30 s, half of it random.
@@ -156,6 +185,46 @@ impl ChatClient {
             0
         };
         Duration::from_millis(half + jitter)
+    }
+}
+
+/// One attempt straight at the endpoint.
+async fn attempt_direct(
+    http: &reqwest::Client,
+    url: &str,
+    api_key: Option<&str>,
+    body: &Value,
+) -> Result<Completion, AttemptError> {
+    let mut request = http.post(url).json(body);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.map_err(|e| transport_error(&e))?;
+    let status = response.status();
+    if status.as_u16() == 429 || status.is_server_error() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(AttemptError::Retryable(format!(
+            "HTTP {status}: {}",
+            snippet(&text)
+        )));
+    }
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(AttemptError::Fatal(format!(
+            "the model endpoint refused the request with HTTP {status}: {}; check the model name and the server's structured-output support",
+            snippet(&text)
+        )));
+    }
+    let value: Value = response.json().await.map_err(|e| transport_error(&e))?;
+    Ok(parse_completion(&value))
+}
+
+/// The pool's error as the policy reports it: busy, down or late is `Unavailable` (another try
+/// later may work); a refused request or a misconfigured pool is `Other`.
+fn pool_error(error: &RouterError) -> PolicyError {
+    match error.http_status() {
+        429 | 502..=599 => PolicyError::Unavailable(error.to_string()),
+        _ => PolicyError::Other(error.to_string()),
     }
 }
 

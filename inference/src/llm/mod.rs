@@ -12,9 +12,12 @@ use aoi_core::{
     CompressInput, ObserverDecision, ObserverView, Policy, PolicyError, Reply, RoleRequest,
     TaskSpec, ToolCall, Usage,
 };
+use aoi_router::Pool;
 use async_trait::async_trait;
 use client::{ChatClient, Message};
+use rand::Rng;
 use schema::ReplySchema;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where and how to reach the model.
@@ -62,6 +65,11 @@ pub struct LlmPolicy {
     client: ChatClient,
     /// This session's placeholders; `None` when redaction is off.
     redactor: Option<Redactor>,
+    /// The session id set by the caller: the pool's affinity key.
+    session: Option<String>,
+    /// A random session id drawn at construction and on each reset, used when `session` is
+    /// not set.
+    random_session: String,
 }
 
 impl LlmPolicy {
@@ -70,11 +78,42 @@ impl LlmPolicy {
         Ok(LlmPolicy {
             client: ChatClient::new(config)?,
             redactor,
+            session: None,
+            random_session: random_session_id(),
         })
+    }
+
+    /// A policy that sends through `pool` (which retries and fails over itself) instead of
+    /// `config.base_url`; a session's calls stay on one backend while it is healthy.
+    /// `allow_external` lets the pool use backends outside the trust boundary.
+    pub fn with_pool(config: LlmConfig, pool: Arc<Pool>, allow_external: bool) -> Self {
+        let redactor = config.redaction.map(Redactor::new);
+        LlmPolicy {
+            client: ChatClient::with_pool(config, pool, allow_external),
+            redactor,
+            session: None,
+            random_session: random_session_id(),
+        }
+    }
+
+    /// Sets the session id used as the pool's affinity key (kept across resets); without one,
+    /// each reset draws a random id.
+    pub fn set_session(&mut self, id: impl Into<String>) {
+        self.session = Some(id.into());
+    }
+
+    /// The affinity key the pool gets: the session id, or the random one.
+    pub fn session(&self) -> &str {
+        self.session.as_deref().unwrap_or(&self.random_session)
     }
 
     pub fn config(&self) -> &LlmConfig {
         self.client.config()
+    }
+
+    /// The affinity key for a completion; `None` when sending directly.
+    fn affinity(&self) -> Option<String> {
+        self.client.uses_pool().then(|| self.session().to_string())
     }
 
     /// The text as it may leave the process.
@@ -107,7 +146,11 @@ impl LlmPolicy {
             Message::user(self.redact(user)),
         ];
         let mut usage = Usage::default();
-        let first = self.client.complete(&messages, schema).await?;
+        let affinity = self.affinity();
+        let first = self
+            .client
+            .complete(&messages, schema, affinity.as_deref())
+            .await?;
         usage.add(first.usage);
         let error = match parse(&first.content) {
             Ok(value) => {
@@ -123,7 +166,10 @@ impl LlmPolicy {
             "Your reply could not be used: {error}. Reply again with exactly one JSON object that matches the required format, and nothing else."
         ));
         messages.push(Message::user(again));
-        let second = self.client.complete(&messages, schema).await?;
+        let second = self
+            .client
+            .complete(&messages, schema, affinity.as_deref())
+            .await?;
         usage.add(second.usage);
         match parse(&second.content) {
             Ok(value) => {
@@ -138,6 +184,11 @@ impl LlmPolicy {
     }
 }
 
+/// A random session id for the pool's affinity.
+fn random_session_id() -> String {
+    format!("llm-{:016x}", rand::rng().random::<u64>())
+}
+
 #[async_trait]
 impl Policy for LlmPolicy {
     fn name(&self) -> &str {
@@ -146,6 +197,7 @@ impl Policy for LlmPolicy {
 
     fn reset(&mut self, _task: &TaskSpec) {
         self.redactor = self.client.config().redaction.map(Redactor::new);
+        self.random_session = random_session_id();
     }
 
     async fn observe(
