@@ -187,7 +187,23 @@ pub struct WorkersConfig {
     pub lease_secs: u64,
     /// Seconds between reconciler passes (expired leases, lost queue entries).
     pub reconcile_secs: u64,
+    /// The policy agent workers run sessions with.
+    pub policy: WorkerPolicy,
 }
+
+/// `workers.policy`: what answers the agent's roles in a worker's sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerPolicy {
+    /// The deterministic built-in policy (no model).
+    #[default]
+    Builtin,
+    /// A model (`inference.model`) through the `[[inference.backends]]` pool.
+    Llm,
+}
+
+/// The words `workers.policy` accepts.
+pub const WORKER_POLICIES: &[&str] = &["builtin", "llm"];
 
 impl Default for WorkersConfig {
     fn default() -> Self {
@@ -196,6 +212,7 @@ impl Default for WorkersConfig {
             evolver: 1,
             lease_secs: 30,
             reconcile_secs: 5,
+            policy: WorkerPolicy::Builtin,
         }
     }
 }
@@ -231,17 +248,33 @@ impl Default for GuardrailsConfig {
     }
 }
 
+/// The model `workers.policy = "llm"` asks the pool for unless `inference.model` says otherwise.
+pub const DEFAULT_INFERENCE_MODEL: &str = "Qwen/Qwen3-14B";
+
 /// `[inference]`
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InferenceConfig {
     /// OpenAI-compatible backends (vLLM). Empty means the built-in policy only.
     pub backends: Vec<BackendConfig>,
+    /// The model (or LoRA adapter) agent workers ask the pool for with `workers.policy = "llm"`.
+    pub model: String,
     /// Whether traffic may reach `trust = "external"` backends (the default for every tenant
     /// until per-tenant policies exist).
     pub external_allowed: bool,
     /// `[inference.quota]`: the default limits of every tenant on the OpenAI-compatible endpoints.
     pub quota: QuotaConfig,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        InferenceConfig {
+            backends: Vec::new(),
+            model: DEFAULT_INFERENCE_MODEL.to_string(),
+            external_allowed: false,
+            quota: QuotaConfig::default(),
+        }
+    }
 }
 
 /// `[inference.quota]`: per-tenant limits (the default for every tenant); unset means unlimited.
@@ -530,6 +563,12 @@ pub const KEYS: &[KeyDoc] = &[
         "Seconds between reconciler passes, which requeue expired leases and queue entries a Redis flush lost.",
     ),
     key(
+        "workers.policy",
+        KeyType::Choice(WORKER_POLICIES),
+        "\"builtin\"",
+        "What answers the agent in worker sessions: `builtin`, the deterministic built-in policy; `llm`, the model `inference.model` through the `[[inference.backends]]` pool (external backends only when `inference.external_allowed`). `llm` needs at least one backend.",
+    ),
+    key(
         "guardrails.default_real",
         KeyType::Choice(GUARDRAIL_MODES),
         "\"ask\"",
@@ -590,6 +629,12 @@ pub const KEYS: &[KeyDoc] = &[
         "Name of the environment variable that holds the backend's API key.",
     ),
     key(
+        "inference.model",
+        KeyType::String,
+        "\"Qwen/Qwen3-14B\"",
+        "Model (or LoRA adapter) name agent workers ask the pool for when `workers.policy = \"llm\"`.",
+    ),
+    key(
         "inference.external_allowed",
         KeyType::Boolean,
         "false",
@@ -614,6 +659,9 @@ pub const KEYS: &[KeyDoc] = &[
         "Tokens a tenant may use per UTC day on the OpenAI-compatible endpoints, counted like `inference.quota.tokens_per_minute`; the default for every tenant.",
     ),
 ];
+
+/// Why `workers.policy = "llm"` is refused without backends.
+pub const LLM_WITHOUT_BACKENDS: &str = "is `llm`, which needs at least one `[[inference.backends]]` entry; add one or set `workers.policy = \"builtin\"`";
 
 /// Sections that only group keys (tables whose children are keys in [`KEYS`]).
 const SECTIONS: &[&str] = &[
@@ -746,6 +794,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "auth.signing_key".into(),
                 problem: "must be at least 32 bytes; leave it unset to have one generated".into(),
+            });
+        }
+        if self.workers.policy == WorkerPolicy::Llm && self.inference.backends.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "workers.policy".into(),
+                problem: LLM_WITHOUT_BACKENDS.into(),
+            });
+        }
+        if self.workers.policy == WorkerPolicy::Llm && self.inference.model.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "inference.model".into(),
+                problem: "must name a model when `workers.policy = \"llm\"`".into(),
             });
         }
         if let Some(oidc) = &self.auth.oidc {

@@ -91,6 +91,12 @@ impl Platform {
         let inference = inference_pool(&config.inference)
             .await
             .map_err(|e| OpenError(format!("inference.backends: {e}")))?;
+        if config.workers.policy == aoi_control::config::WorkerPolicy::Llm && inference.is_none() {
+            return Err(OpenError(format!(
+                "workers.policy {}",
+                aoi_control::config::LLM_WITHOUT_BACKENDS
+            )));
+        }
         let quotas = inference_quotas(&config)
             .await
             .map_err(|e| OpenError(format!("inference.quota: {e}")))?;

@@ -90,6 +90,39 @@ pub async fn build_queue(
     }
 }
 
+/// The policy `workers.policy` asks for: the built-in one, or the `llm` policy asking the
+/// `[[inference.backends]]` pool for `inference.model` with the session id as affinity key.
+/// `llm` without a pool is an error naming `[[inference.backends]]`.
+pub fn worker_policy(
+    platform: &Platform,
+    session: Uuid,
+) -> Result<Box<dyn aoi_core::Policy>, String> {
+    match platform.config.workers.policy {
+        aoi_control::config::WorkerPolicy::Builtin => {
+            Ok(Box::new(aoi_inference::builtin::BuiltinPolicy::new()))
+        }
+        aoi_control::config::WorkerPolicy::Llm => {
+            let Some(pool) = &platform.inference else {
+                return Err(format!(
+                    "workers.policy {}",
+                    aoi_control::config::LLM_WITHOUT_BACKENDS
+                ));
+            };
+            let config = aoi_inference::llm::LlmConfig {
+                model: platform.config.inference.model.clone(),
+                ..aoi_inference::llm::LlmConfig::default()
+            };
+            let mut policy = aoi_inference::llm::LlmPolicy::with_pool(
+                config,
+                pool.clone(),
+                platform.config.inference.external_allowed,
+            );
+            policy.set_session(session.to_string());
+            Ok(Box::new(policy))
+        }
+    }
+}
+
 /// One agent worker.
 pub struct AgentWorker {
     pub platform: Platform,
@@ -235,6 +268,13 @@ impl AgentWorker {
                 return self.finish(session, SessionStatus::Failed, result).await;
             }
         };
+        let mut policy = match worker_policy(&self.platform, session.id) {
+            Ok(p) => p,
+            Err(e) => {
+                let result = serde_json::json!({"error": e});
+                return self.finish(session, SessionStatus::Failed, result).await;
+            }
+        };
         let gate = PlatformGate {
             platform: self.platform.clone(),
             tenant,
@@ -252,10 +292,9 @@ impl AgentWorker {
                 }),
                 ..SessionConfig::default()
             };
-            let mut policy = aoi_inference::builtin::BuiltinPolicy::new();
             let trajectory = run_session(
                 session.id.to_string(),
-                &mut policy,
+                policy.as_mut(),
                 &registry,
                 &gate,
                 twin.task(),
