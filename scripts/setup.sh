@@ -11,13 +11,22 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
+apt_install() {
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update && apt-get install -y "$@"
+  else
+    sudo apt-get update && sudo apt-get install -y "$@"
+  fi
+}
 # wrk drives scripts/bench-api.sh (Debian package).
 if ! command -v wrk >/dev/null 2>&1; then
   echo "setup: installing wrk"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update && apt-get install -y wrk
-  else
-    sudo apt-get update && sudo apt-get install -y wrk
-  fi
+  apt_install wrk
+fi
+# python3 runs the training recipe's dataset reader in the tests (standard library only; the
+# recipe itself needs torch, transformers and peft, which only GPU machines install).
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "setup: installing python3"
+  apt_install python3
 fi
 echo "setup: ok"

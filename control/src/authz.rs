@@ -66,6 +66,8 @@ pub enum Permission {
     ManagePlugins,
     /// Read models and adapters.
     ReadModels,
+    /// Register, promote and roll back the tenant's model adapters.
+    ManageModels,
     /// Read benchmark results.
     ReadBenchmarks,
     /// Manage users and their roles.
@@ -86,7 +88,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::ReadIncidents,
         Permission::WriteIncidents,
         Permission::ReadSessions,
@@ -98,6 +100,7 @@ impl Permission {
         Permission::ReadPlugins,
         Permission::ManagePlugins,
         Permission::ReadModels,
+        Permission::ManageModels,
         Permission::ReadBenchmarks,
         Permission::ManageUsers,
         Permission::ManageKeys,
@@ -122,6 +125,7 @@ impl Permission {
             Permission::ReadPlugins => ("plugins", "read"),
             Permission::ManagePlugins => ("plugins", "manage"),
             Permission::ReadModels => ("models", "read"),
+            Permission::ManageModels => ("models", "manage"),
             Permission::ReadBenchmarks => ("benchmarks", "read"),
             Permission::ManageUsers => ("users", "manage"),
             Permission::ManageKeys => ("api_keys", "manage"),
@@ -154,6 +158,7 @@ impl Permission {
             | Permission::DecideApproval
             | Permission::RunWriteActions => Role::Operator,
             Permission::ManagePlugins
+            | Permission::ManageModels
             | Permission::ManageUsers
             | Permission::ManageKeys
             | Permission::ManageGuardrails

@@ -259,8 +259,8 @@ pub struct InferenceConfig {
     pub backends: Vec<BackendConfig>,
     /// The model (or LoRA adapter) agent workers ask the pool for with `workers.policy = "llm"`.
     pub model: String,
-    /// Whether traffic may reach `trust = "external"` backends (the default for every tenant
-    /// until per-tenant policies exist).
+    /// Whether traffic may reach `trust = "external"` backends (the default for tenants
+    /// without their own inference policy).
     pub external_allowed: bool,
     /// `[inference.quota]`: the default limits of every tenant on the OpenAI-compatible endpoints.
     pub quota: QuotaConfig,
@@ -315,6 +315,9 @@ pub struct BackendConfig {
     /// Name of the environment variable holding the API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
+    /// Whether tenants' LoRA adapters may be loaded here on demand.
+    #[serde(default)]
+    pub load_adapters: bool,
 }
 
 fn default_weight() -> u32 {
@@ -629,6 +632,12 @@ pub const KEYS: &[KeyDoc] = &[
         "Name of the environment variable that holds the backend's API key.",
     ),
     key(
+        "inference.backends[].load_adapters",
+        KeyType::Boolean,
+        "false",
+        "Whether the router may load a tenant's LoRA adapter on this backend on demand (vLLM `POST /v1/load_lora_adapter`, which needs `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True` there) when no backend lists it yet.",
+    ),
+    key(
         "inference.model",
         KeyType::String,
         "\"Qwen/Qwen3-14B\"",
@@ -638,25 +647,25 @@ pub const KEYS: &[KeyDoc] = &[
         "inference.external_allowed",
         KeyType::Boolean,
         "false",
-        "Whether inference traffic (the OpenAI-compatible endpoints) may reach `trust = \"external\"` backends; the default for every tenant until per-tenant policies exist.",
+        "Whether inference traffic (the OpenAI-compatible endpoints) may reach `trust = \"external\"` backends; the default for tenants without their own inference policy (`PUT /api/v1/tenants/{slug}/inference-policy`).",
     ),
     key(
         "inference.quota.max_concurrent",
         KeyType::Integer,
         "(unset: unlimited)",
-        "Chat completions (`POST /v1/chat/completions`) a tenant may have in flight at once; the default for every tenant. Over it: 429 `rate_limited`. Shared across replicas through Redis when `redis.url` is set.",
+        "Chat completions (`POST /v1/chat/completions`) a tenant may have in flight at once; the default for tenants without their own inference policy. Over it: 429 `rate_limited`. Shared across replicas through Redis when `redis.url` is set.",
     ),
     key(
         "inference.quota.tokens_per_minute",
         KeyType::Integer,
         "(unset: unlimited)",
-        "Tokens a tenant may use per minute on the OpenAI-compatible endpoints (reserved up front as `max_tokens` or 1024, plus prompt characters / 4; corrected to the reply's usage); the default for every tenant. Over it: 429 `rate_limited` with `Retry-After`.",
+        "Tokens a tenant may use per minute on the OpenAI-compatible endpoints (reserved up front as `max_tokens` or 1024, plus prompt characters / 4; corrected to the reply's usage); the default for tenants without their own inference policy. Over it: 429 `rate_limited` with `Retry-After`.",
     ),
     key(
         "inference.quota.tokens_per_day",
         KeyType::Integer,
         "(unset: unlimited)",
-        "Tokens a tenant may use per UTC day on the OpenAI-compatible endpoints, counted like `inference.quota.tokens_per_minute`; the default for every tenant.",
+        "Tokens a tenant may use per UTC day on the OpenAI-compatible endpoints, counted like `inference.quota.tokens_per_minute`; the default for tenants without their own inference policy.",
     ),
 ];
 

@@ -203,6 +203,7 @@ fn key_table_matches_code_defaults() {
         max_in_flight: default_max_in_flight(),
         trust: default_trust(),
         api_key_env: Some("E".into()),
+        load_adapters: false,
     };
     let Ok(Value::Table(t)) = Value::try_from(&backend) else {
         panic!("backend is a table")

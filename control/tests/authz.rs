@@ -48,6 +48,7 @@ fn expected(role: Role, p: Permission) -> bool {
             ManageUsers
                 | ManageKeys
                 | ManagePlugins
+                | ManageModels
                 | ManageGuardrails
                 | ReviewSignals
                 | ReadAudit

@@ -45,6 +45,7 @@ fn spec(name: &str, url: String) -> BackendSpec {
         max_in_flight: 64,
         trust: Trust::Local,
         api_key: None,
+        load_adapters: false,
     }
 }
 

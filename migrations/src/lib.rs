@@ -21,6 +21,7 @@ mod m20260101_000005_sessions;
 mod m20260101_000006_approvals;
 mod m20260101_000007_guardrails;
 mod m20260101_000008_audit_log;
+mod m20260201_000009_inference;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000006_approvals::Migration),
             Box::new(m20260101_000007_guardrails::Migration),
             Box::new(m20260101_000008_audit_log::Migration),
+            Box::new(m20260201_000009_inference::Migration),
         ]
     }
 }
@@ -56,4 +58,6 @@ pub const TABLES: &[&str] = &[
     "approvals",
     "guardrails",
     "audit_log",
+    "tenant_inference_policies",
+    "model_adapters",
 ];

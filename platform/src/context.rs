@@ -1,7 +1,9 @@
 //! The context every service function receives.
 
 use crate::events::EventBus;
-use crate::ports::{StoreApiKeys, StorePolicies, StoreUsers};
+use crate::audit::AuditSink;
+use crate::ports::{CachedApiKeys, StorePolicies, StoreUsers};
+use crate::tenants::TenantIds;
 use aoi_control::auth::{Authenticator, JwksVerifier, JwtCodec, SigningKey};
 use aoi_control::{Authorizer, Config};
 use aoi_store::Store;
@@ -20,6 +22,14 @@ pub struct Platform {
     /// Per-tenant quotas of the OpenAI-compatible endpoints, from `[inference.quota]`: in Redis
     /// (prefix `redis.key_prefix`) when `redis.url` is set, else in-process.
     pub quotas: aoi_router::Quotas,
+    /// Writes usage records (`api_key.use`, `inference.chat`) in batches behind the requests.
+    pub audit_sink: AuditSink,
+    /// Tenant slug-to-id mappings already looked up.
+    pub tenant_ids: Arc<TenantIds>,
+    /// The API keys the authenticator looks up, cached briefly; cleared when a key is revoked.
+    pub api_keys: Arc<CachedApiKeys>,
+    /// Per-tenant figures of the OpenAI-compatible endpoints, for /metrics.
+    pub inference_metrics: Arc<crate::inference_metrics::InferenceMetrics>,
 }
 
 /// Why the platform could not start; the message says what to fix.
@@ -65,9 +75,10 @@ impl Platform {
         let key = SigningKey::load_or_generate(&config)
             .map_err(|e| OpenError(format!("signing key: {e}")))?;
         let jwt = JwtCodec::new(&key, &config.auth);
+        let api_keys = Arc::new(CachedApiKeys::new(store.clone()));
         let mut authenticator = Authenticator::new(
             jwt,
-            Arc::new(StoreApiKeys(store.clone())),
+            api_keys.clone(),
             Arc::new(StoreUsers(store.clone())),
         );
         match (&config.auth.oidc, jwks) {
@@ -100,8 +111,13 @@ impl Platform {
         let quotas = inference_quotas(&config)
             .await
             .map_err(|e| OpenError(format!("inference.quota: {e}")))?;
+        let audit_sink = AuditSink::start(store.clone());
         Ok(Platform {
             config: Arc::new(config),
+            audit_sink,
+            tenant_ids: Arc::new(TenantIds::default()),
+            inference_metrics: Arc::default(),
+            api_keys,
             store,
             authorizer: Arc::new(authorizer),
             authenticator: Arc::new(authenticator),
@@ -153,6 +169,7 @@ pub async fn inference_pool(
             max_in_flight: usize::try_from(b.max_in_flight).unwrap_or(usize::MAX),
             trust,
             api_key,
+            load_adapters: b.load_adapters,
         });
     }
     let pool = aoi_router::Pool::new(INFERENCE_POOL, specs, aoi_router::PoolOptions::default())

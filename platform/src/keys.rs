@@ -102,6 +102,7 @@ pub async fn revoke(platform: &Platform, proof: &Authorized, id: Uuid) -> Result
         .revoke_api_key(tenant, id)
         .await
         .map_err(store_error(format!("API key {id}")))?;
+    platform.api_keys.forget_all();
     audit::record_write(
         platform,
         proof,

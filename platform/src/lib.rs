@@ -14,7 +14,9 @@ pub mod audit;
 pub mod environments;
 pub mod guardrails;
 pub mod incidents;
+pub mod inference_metrics;
 pub mod keys;
+pub mod models;
 pub mod tenants;
 pub mod users;
 

@@ -29,9 +29,40 @@ pub async fn scope_tenant(platform: &Platform, proof: &Authorized) -> Result<Ten
     tenant_id_of(platform, slug).await
 }
 
+/// How long a tenant's slug-to-id mapping is reused before the store is asked again. Tenants
+/// are never deleted through the platform, so the mapping cannot go stale within a process.
+const TENANT_ID_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Slug-to-id mappings of tenants, so per-request paths (usage records, inference) skip a query.
+#[derive(Debug, Default)]
+pub struct TenantIds {
+    known: std::sync::Mutex<std::collections::HashMap<String, (TenantId, std::time::Instant)>>,
+}
+
+impl TenantIds {
+    fn get(&self, slug: &str) -> Option<TenantId> {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known
+            .get(slug)
+            .filter(|(_, at)| at.elapsed() < TENANT_ID_TTL)
+            .map(|(id, _)| *id)
+    }
+
+    fn put(&self, slug: &str, id: TenantId) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() > 100_000 {
+            known.clear();
+        }
+        known.insert(slug.to_string(), (id, std::time::Instant::now()));
+    }
+}
+
 /// The id of the tenant `slug`; `NotFound` when it does not exist.
 pub async fn tenant_id_of(platform: &Platform, slug: &TenantSlug) -> Result<TenantId, ApiError> {
-    platform
+    if let Some(id) = platform.tenant_ids.get(slug.as_str()) {
+        return Ok(id);
+    }
+    let id = platform
         .store
         .tenant_by_slug(slug.as_str())
         .await
@@ -39,7 +70,9 @@ pub async fn tenant_id_of(platform: &Platform, slug: &TenantSlug) -> Result<Tena
         .map(|t| t.tenant_id())
         .ok_or_else(|| ApiError::NotFound {
             what: format!("tenant {slug}"),
-        })
+        })?;
+    platform.tenant_ids.put(slug.as_str(), id);
+    Ok(id)
 }
 
 /// What the first start did.

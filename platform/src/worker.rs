@@ -91,11 +91,74 @@ pub async fn build_queue(
 }
 
 /// The policy `workers.policy` asks for: the built-in one, or the `llm` policy asking the
-/// `[[inference.backends]]` pool for `inference.model` with the session id as affinity key.
-/// `llm` without a pool is an error naming `[[inference.backends]]`.
+/// `[[inference.backends]]` pool for `inference.model` with the session id as affinity key
+/// (external backends only when `inference.external_allowed`). `llm` without a pool is an
+/// error naming `[[inference.backends]]`. Sessions of a tenant use [`tenant_worker_policy`].
 pub fn worker_policy(
     platform: &Platform,
     session: Uuid,
+) -> Result<Box<dyn aoi_core::Policy>, String> {
+    llm_or_builtin(
+        platform,
+        session,
+        platform.config.inference.external_allowed,
+        false,
+        None,
+    )
+}
+
+/// [`worker_policy`] for a session of `tenant`: the `llm` policy follows the tenant's
+/// inference policy (external backends only when it allows them) and, when the tenant has an
+/// active LoRA adapter over `inference.model`, asks for that adapter instead of the base model
+/// (the pool loads it on demand where a backend may load adapters); identifiers are
+/// redacted from its prompts when the tenant asks.
+pub async fn tenant_worker_policy(
+    platform: &Platform,
+    session: Uuid,
+    tenant: aoi_store::TenantId,
+) -> Result<Box<dyn aoi_core::Policy>, String> {
+    if platform.config.workers.policy == aoi_control::config::WorkerPolicy::Builtin {
+        return worker_policy(platform, session);
+    }
+    let slug = platform
+        .store
+        .tenant(tenant)
+        .await
+        .map_err(|e| format!("reading the session's tenant: {e}"))?
+        .map(|t| t.slug)
+        .ok_or_else(|| "the session's tenant no longer exists".to_string())?;
+    let policy = crate::models::inference_policy(platform, tenant)
+        .await
+        .map_err(|e| format!("the tenant's inference policy: {e}"))?;
+    let adapter = crate::models::active_adapter_for_base(
+        platform,
+        tenant,
+        &slug,
+        &platform.config.inference.model,
+    )
+    .await
+    .map_err(|e| format!("the tenant's adapters: {e}"))?
+    .and_then(|resolved| resolved.adapter)
+    .map(|a| aoi_router::LoraAdapter {
+        name: a.name,
+        path: a.path,
+        base_model: a.base_model,
+    });
+    llm_or_builtin(
+        platform,
+        session,
+        policy.allow_external,
+        policy.redact_identifiers,
+        adapter,
+    )
+}
+
+fn llm_or_builtin(
+    platform: &Platform,
+    session: Uuid,
+    allow_external: bool,
+    redact_identifiers: bool,
+    adapter: Option<aoi_router::LoraAdapter>,
 ) -> Result<Box<dyn aoi_core::Policy>, String> {
     match platform.config.workers.policy {
         aoi_control::config::WorkerPolicy::Builtin => {
@@ -108,15 +171,21 @@ pub fn worker_policy(
                     aoi_control::config::LLM_WITHOUT_BACKENDS
                 ));
             };
+            let redaction = if redact_identifiers {
+                aoi_inference::privacy::RedactionPolicy::with_identifiers()
+            } else {
+                aoi_inference::privacy::RedactionPolicy::secrets_only()
+            };
             let config = aoi_inference::llm::LlmConfig {
                 model: platform.config.inference.model.clone(),
+                redaction: Some(redaction),
                 ..aoi_inference::llm::LlmConfig::default()
             };
-            let mut policy = aoi_inference::llm::LlmPolicy::with_pool(
-                config,
-                pool.clone(),
-                platform.config.inference.external_allowed,
-            );
+            let mut policy =
+                aoi_inference::llm::LlmPolicy::with_pool(config, pool.clone(), allow_external);
+            if let Some(adapter) = adapter {
+                policy = policy.with_adapter(adapter);
+            }
             policy.set_session(session.to_string());
             Ok(Box::new(policy))
         }
@@ -268,7 +337,7 @@ impl AgentWorker {
                 return self.finish(session, SessionStatus::Failed, result).await;
             }
         };
-        let mut policy = match worker_policy(&self.platform, session.id) {
+        let mut policy = match tenant_worker_policy(&self.platform, session.id, tenant).await {
             Ok(p) => p,
             Err(e) => {
                 let result = serde_json::json!({"error": e});

@@ -34,6 +34,7 @@ async fn llm_through_the_pool() {
         max_in_flight: 8,
         trust: "local".into(),
         api_key_env: None,
+        load_adapters: false,
     }];
     let platform = Platform::open(config).await.unwrap();
     assert!(platform.inference.is_some());

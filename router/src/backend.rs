@@ -3,6 +3,7 @@
 
 use crate::breaker::{Breaker, BreakerState};
 use crate::config::{BackendSpec, Trust};
+use crate::metrics::BackendMetrics;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -45,10 +46,14 @@ pub(crate) struct Backend {
     pub(crate) base_url: String,
     healthy: AtomicBool,
     served: RwLock<Served>,
+    /// Adapters this pool loaded (`Some(parent)`) or unloaded (`None`) here, with when: a health
+    /// round whose model list was read before a change must not undo it.
+    changes: Mutex<Vec<(String, Option<String>, Instant)>>,
     in_flight: AtomicUsize,
     requests: AtomicU64,
     errors: AtomicU64,
     breaker: Mutex<Breaker>,
+    pub(crate) metrics: BackendMetrics,
 }
 
 impl Backend {
@@ -58,10 +63,12 @@ impl Backend {
             spec,
             healthy: AtomicBool::new(false),
             served: RwLock::new(Served::default()),
+            changes: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             breaker: Mutex::new(Breaker::new(threshold, cooldown)),
+            metrics: BackendMetrics::default(),
         }
     }
 
@@ -73,25 +80,88 @@ impl Backend {
         self.healthy.load(Ordering::Acquire)
     }
 
-    /// Records a health round; returns the previous health.
-    pub(crate) fn set_health(&self, healthy: bool, served: Option<Served>) -> bool {
-        if let Some(served) = served {
+    /// Records a health round whose probes started at `probed_at`; returns the previous health.
+    /// Adapter loads and unloads made since `probed_at` are kept over the (older) model list.
+    pub(crate) fn set_health(
+        &self,
+        healthy: bool,
+        served: Option<Served>,
+        probed_at: Instant,
+    ) -> bool {
+        if let Some(mut served) = served {
+            let mut changes = lock(&self.changes);
+            changes.retain(|(_, _, at)| *at >= probed_at);
+            for (name, parent, _) in changes.iter() {
+                served.adapters.retain(|(n, _)| n != name);
+                if let Some(parent) = parent {
+                    served.adapters.push((name.clone(), parent.clone()));
+                }
+            }
             *self.served.write().unwrap_or_else(|p| p.into_inner()) = served;
         }
         self.healthy.swap(healthy, Ordering::AcqRel)
     }
 
+    fn record_change(&self, name: &str, parent: Option<&str>) {
+        let mut changes = lock(&self.changes);
+        changes.retain(|(n, _, _)| n != name);
+        changes.push((name.to_string(), parent.map(str::to_string), Instant::now()));
+    }
+
+    /// Whether the spec lets this backend serve `base` (and adapters of it).
+    fn allows_base(&self, base: &str) -> bool {
+        self.spec.models.is_empty() || self.spec.models.iter().any(|m| m == base)
+    }
+
     /// Whether this backend serves `model` (a base model or a loaded LoRA adapter), per its last
     /// model list and the spec's allowed base models.
     pub(crate) fn serves(&self, model: &str) -> bool {
-        let allowed =
-            |base: &str| self.spec.models.is_empty() || self.spec.models.iter().any(|m| m == base);
         let served = self.served.read().unwrap_or_else(|p| p.into_inner());
-        served.bases.iter().any(|b| b == model && allowed(b))
+        served
+            .bases
+            .iter()
+            .any(|b| b == model && self.allows_base(b))
             || served
                 .adapters
                 .iter()
-                .any(|(name, parent)| name == model && allowed(parent))
+                .any(|(name, parent)| name == model && self.allows_base(parent))
+    }
+
+    /// Whether `/v1/models` (or a load of ours) listed `adapter` as a LoRA adapter here.
+    pub(crate) fn lists_adapter(&self, adapter: &str) -> bool {
+        let served = self.served.read().unwrap_or_else(|p| p.into_inner());
+        served.adapters.iter().any(|(name, _)| name == adapter)
+    }
+
+    /// Records an adapter loaded on this backend, before the next health round lists it.
+    pub(crate) fn add_adapter(&self, name: &str, parent: &str) {
+        self.record_change(name, Some(parent));
+        let mut served = self.served.write().unwrap_or_else(|p| p.into_inner());
+        if !served.adapters.iter().any(|(n, _)| n == name) {
+            served.adapters.push((name.to_string(), parent.to_string()));
+        }
+    }
+
+    /// Forgets an adapter unloaded from this backend.
+    pub(crate) fn remove_adapter(&self, name: &str) {
+        self.record_change(name, None);
+        let mut served = self.served.write().unwrap_or_else(|p| p.into_inner());
+        served.adapters.retain(|(n, _)| n != name);
+    }
+
+    /// Whether this backend may be asked to load an adapter of `base` for a tenant: healthy,
+    /// allowed for the tenant, `load_adapters` set, serving `base`, circuit not open.
+    pub(crate) fn may_load(&self, base: &str, allow_external: bool, now: Instant) -> bool {
+        let serves_base = {
+            let served = self.served.read().unwrap_or_else(|p| p.into_inner());
+            served.bases.iter().any(|b| b == base)
+        };
+        self.spec.load_adapters
+            && self.is_healthy()
+            && (allow_external || self.spec.trust == Trust::Local)
+            && serves_base
+            && self.allows_base(base)
+            && lock(&self.breaker).would_allow(now)
     }
 
     pub(crate) fn served_models(&self) -> Vec<String> {
@@ -219,5 +289,32 @@ mod tests {
             vec![("tenant-a".to_string(), "base".to_string())]
         );
         assert!(Served::from_models_list(&json!({"oops": 1})).is_none());
+    }
+
+    fn listed(adapters: &[&str]) -> Served {
+        Served {
+            bases: vec!["base".into()],
+            adapters: adapters
+                .iter()
+                .map(|a| (a.to_string(), "base".to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_model_list_read_before_a_load_or_unload_does_not_undo_it() {
+        let spec: BackendSpec =
+            serde_json::from_value(json!({"name": "b", "url": "http://b"})).unwrap();
+        let backend = Backend::new(spec, 3, Duration::from_secs(1));
+        let before = Instant::now();
+        backend.set_health(true, Some(listed(&["old"])), before);
+        backend.add_adapter("new", "base");
+        backend.remove_adapter("old");
+        // A round that read the list before the changes.
+        backend.set_health(true, Some(listed(&["old"])), before);
+        assert!(backend.serves("new") && !backend.serves("old"));
+        // A later round is the truth again: vLLM lost `new` (restart).
+        backend.set_health(true, Some(listed(&[])), Instant::now());
+        assert!(!backend.serves("new"));
     }
 }

@@ -23,7 +23,8 @@ pub enum Trust {
 pub struct BackendSpec {
     /// Unique within the pool; used in logs, stats and errors.
     pub name: String,
-    /// Base URL without `/v1`, e.g. `http://gpu-1:8000`.
+    /// Base URL without `/v1`, e.g. `http://gpu-1:8000`. `https://` is spoken with rustls; the
+    /// server certificate is checked against the platform's trust store.
     pub url: String,
     /// Base models this backend may serve. Empty: whatever its `/v1/models` lists. Non-empty: only
     /// these base models (and LoRA adapters whose parent is one of them), and only once listed by
@@ -41,6 +42,10 @@ pub struct BackendSpec {
     /// Sent as a bearer token. The config layer reads it from the environment.
     #[serde(default, skip_serializing)]
     pub api_key: Option<String>,
+    /// This backend may be asked to load LoRA adapters on demand (`POST /v1/load_lora_adapter`;
+    /// vLLM must run with `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`).
+    #[serde(default)]
+    pub load_adapters: bool,
 }
 
 impl std::fmt::Debug for BackendSpec {
@@ -53,6 +58,7 @@ impl std::fmt::Debug for BackendSpec {
             .field("max_in_flight", &self.max_in_flight)
             .field("trust", &self.trust)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("load_adapters", &self.load_adapters)
             .finish()
     }
 }
@@ -162,6 +168,7 @@ mod tests {
         assert_eq!(spec.weight, 1);
         assert_eq!(spec.trust, Trust::External);
         assert!(spec.models.is_empty());
+        assert!(!spec.load_adapters);
         let unknown = serde_json::from_value::<BackendSpec>(serde_json::json!({
             "name": "gpu-1", "url": "http://gpu-1:8000", "wieght": 2
         }));
@@ -178,6 +185,7 @@ mod tests {
             max_in_flight: 1,
             trust: Trust::Local,
             api_key: None,
+            load_adapters: false,
         };
         assert!(validate("p", &[spec("a"), spec("b")]).is_ok());
         let dup = validate("p", &[spec("a"), spec("a")])

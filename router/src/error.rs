@@ -22,6 +22,19 @@ pub enum RouterError {
         status: u16,
         body: String,
     },
+    /// No backend could load the LoRA adapter the request names. `status` is the last backend's
+    /// HTTP answer (`None`: it did not answer); `answer` what it said.
+    #[error(
+        "cannot load LoRA adapter `{adapter}` from `{path}`: backend `{backend}` answered {}: {answer}",
+        status.map_or_else(|| "nothing".to_string(), |s| s.to_string())
+    )]
+    AdapterLoad {
+        adapter: String,
+        path: String,
+        backend: String,
+        status: Option<u16>,
+        answer: String,
+    },
     /// A stream broke after some of it had been passed on; it cannot be failed over.
     #[error("the stream from backend `{backend}` broke after it started: {reason}")]
     StreamInterrupted { backend: String, reason: String },
@@ -36,6 +49,12 @@ impl RouterError {
             RouterError::DeadlineExceeded { .. } => 504,
             RouterError::Rejected { status, .. } => *status,
             RouterError::StreamInterrupted { .. } => 502,
+            // vLLM's 4xx (bad path, bad adapter) is the request's fault; anything else the backend's.
+            RouterError::AdapterLoad {
+                status: Some(status),
+                ..
+            } if (400..500).contains(status) => *status,
+            RouterError::AdapterLoad { .. } => 502,
         }
     }
 }

@@ -1,23 +1,25 @@
 //! The pool: backend selection (least outstanding, ties broken by weight, session affinity),
 //! the retry loop shared by [`Pool::chat`] and [`Pool::chat_stream`], and the health task.
 
+use crate::adapters::{LoadMap, LoraAdapter};
 use crate::backend::{Backend, Lease, Served, try_lease};
 use crate::breaker::BreakerState;
 use crate::config::{BackendSpec, PoolOptions, Trust, validate};
 use crate::error::RouterError;
+use crate::metrics::HistogramSnapshot;
+use crate::stream::{ChatStream, Usage};
 use bytes::Bytes;
-use futures_util::Stream;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -36,6 +38,10 @@ pub struct ChatRequest {
     pub body: Value,
     /// The base model or LoRA adapter to use; only backends that list it get the request.
     pub model: String,
+    /// The LoRA adapter `model` names, when it is one the pool may load on demand (then
+    /// `model == adapter.name`): if no backend the tenant may use lists it, the pool loads it on
+    /// the least busy backend with `load_adapters = true` that serves `adapter.base_model`.
+    pub adapter: Option<LoraAdapter>,
     /// Requests with the same key (the agent session id) stick to one backend while it is eligible.
     pub affinity: Option<String>,
     /// Whether the tenant's policy lets its traffic reach `trust = "external"` backends.
@@ -51,13 +57,12 @@ pub struct ChatResponse {
     pub body: Value,
     /// Attempts made, the successful one included.
     pub attempts: u32,
+    /// The body's `usage`, when it has one.
+    pub usage: Option<Usage>,
 }
 
-/// An SSE body passed through chunk by chunk; dropping it closes the upstream connection.
-pub type ChatStream = Pin<Box<dyn Stream<Item = Result<Bytes, RouterError>> + Send + 'static>>;
-
 /// One backend's figures, for /metrics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BackendStats {
     pub name: String,
     pub url: String,
@@ -69,8 +74,24 @@ pub struct BackendStats {
     pub requests: u64,
     /// Attempts that failed: connect errors, timeouts, 429, 4xx, 5xx, broken bodies or streams.
     pub errors: u64,
-    /// Base models and LoRA adapters from its last `/v1/models`.
+    /// Base models and LoRA adapters from its last `/v1/models` (and adapters loaded since).
     pub models: Vec<String>,
+    /// Seconds per request answered here: a whole non-streaming request (retries included), or a
+    /// stream until it ended (completed, broke, or was dropped).
+    pub latency: HistogramSnapshot,
+    /// Seconds to the first token: a stream's first chunk with content; for a non-streaming
+    /// request, its latency.
+    pub ttft: HistogramSnapshot,
+    /// Prompt tokens of the requests answered here (`usage.prompt_tokens`; streams without a
+    /// `usage` chunk add 0).
+    pub tokens_in: u64,
+    /// Completion tokens (`usage.completion_tokens`; for streams without a `usage` chunk, the
+    /// chunks with content).
+    pub tokens_out: u64,
+    /// LoRA adapters this pool loaded here.
+    pub adapter_loads: u64,
+    /// LoRA adapter loads that failed here.
+    pub adapter_load_failures: u64,
 }
 
 enum Attempt<T> {
@@ -79,13 +100,15 @@ enum Attempt<T> {
     Fatal(RouterError),
 }
 
-struct Inner {
-    name: String,
-    backends: Vec<Arc<Backend>>,
-    options: PoolOptions,
-    client: reqwest::Client,
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) backends: Vec<Arc<Backend>>,
+    pub(crate) options: PoolOptions,
+    pub(crate) client: reqwest::Client,
     /// Affinity key -> index of the backend it sticks to.
     affinity: Mutex<HashMap<String, usize>>,
+    /// LoRA adapter loads in progress.
+    pub(crate) loads: Mutex<LoadMap>,
 }
 
 /// A pool of vLLM backends. Cheap to share behind an `Arc`; dropping it stops its health task.
@@ -133,6 +156,7 @@ impl Pool {
             options,
             client,
             affinity: Mutex::new(HashMap::new()),
+            loads: Mutex::new(HashMap::new()),
         });
         inner.refresh().await;
         let health_task = tokio::spawn(health_loop(
@@ -172,23 +196,59 @@ impl Pool {
                 requests: b.requests(),
                 errors: b.errors(),
                 models: b.served_models(),
+                latency: b.metrics.latency.snapshot(),
+                ttft: b.metrics.ttft.snapshot(),
+                tokens_in: b.metrics.tokens_in.load(Ordering::Relaxed),
+                tokens_out: b.metrics.tokens_out.load(Ordering::Relaxed),
+                adapter_loads: b.metrics.adapter_loads.load(Ordering::Relaxed),
+                adapter_load_failures: b.metrics.adapter_load_failures.load(Ordering::Relaxed),
             })
             .collect()
     }
 
+    /// Loads `adapter` now (pre-warm) unless a backend already lists it; returns the backend that
+    /// serves it. External backends are candidates too; local ones are not preferred.
+    pub async fn load_adapter(&self, adapter: &LoraAdapter) -> Result<String, RouterError> {
+        match self.inner.ensure_adapter(adapter, true).await? {
+            Some(backend) => Ok(backend),
+            None => Err(RouterError::Unavailable {
+                pool: self.inner.name.clone(),
+                reason: format!(
+                    "no healthy backend with `load_adapters = true` serves base model `{}`, so none may load LoRA adapter `{}`",
+                    adapter.base_model, adapter.name
+                ),
+            }),
+        }
+    }
+
+    /// Unloads the LoRA adapter `name` from every backend that lists it; one `(backend, outcome)`
+    /// per backend asked (empty when none lists it). A backend that no longer had it counts as done.
+    pub async fn unload_adapter(&self, name: &str) -> Vec<(String, Result<(), String>)> {
+        self.inner.unload_adapter(name).await
+    }
+
     /// A non-streaming chat completion, with retries, failover and the request deadline.
+    /// A LoRA adapter the request names is loaded first when no backend lists it (see
+    /// [`ChatRequest::adapter`]); the deadline covers the load.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse, RouterError> {
         let inner = &self.inner;
+        let started = Instant::now();
         let body = prepared_body(&request, false);
-        let deadline = Instant::now() + inner.options.request_timeout;
-        let run = inner.with_retries(&request, |lease, until| {
-            attempt_chat(inner, &body, lease, until)
-        });
+        let deadline = started + inner.options.request_timeout;
+        let run = async {
+            inner.prepare_adapter(&request).await?;
+            inner
+                .with_retries(&request, |lease, until| {
+                    attempt_chat(inner, &body, lease, until, started)
+                })
+                .await
+        };
         match tokio::time::timeout_at(deadline, run).await {
-            Ok(Ok(((backend, body), attempts))) => Ok(ChatResponse {
+            Ok(Ok(((backend, body, usage), attempts))) => Ok(ChatResponse {
                 backend,
                 body,
                 attempts,
+                usage,
             }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(inner.deadline_error()),
@@ -199,26 +259,33 @@ impl Pool {
     /// arrived; after that a broken upstream ends the stream with a
     /// [`RouterError::StreamInterrupted`] item. The deadline covers the time to the first chunk;
     /// afterwards `attempt_timeout` bounds the silence between chunks.
+    /// Adapters are loaded as for [`Pool::chat`]. [`ChatStream::usage`] gives its token counts and
+    /// time to first token.
     pub async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream, RouterError> {
         let inner = &self.inner;
+        let started = Instant::now();
         let body = prepared_body(&request, true);
-        let deadline = Instant::now() + inner.options.request_timeout;
-        let run = inner.with_retries(&request, |lease, until| {
-            attempt_stream(inner, &body, lease, until)
-        });
+        let deadline = started + inner.options.request_timeout;
+        let run = async {
+            inner.prepare_adapter(&request).await?;
+            inner
+                .with_retries(&request, |lease, until| {
+                    attempt_stream(inner, &body, lease, until)
+                })
+                .await
+        };
         let (lease, response, first) = match tokio::time::timeout_at(deadline, run).await {
-            Ok(Ok((started, _attempts))) => started,
+            Ok(Ok((upstream, _attempts))) => upstream,
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(inner.deadline_error()),
         };
-        let state = StreamState {
+        Ok(crate::stream::start(
             lease,
             response,
-            first: Some(first),
-            idle: inner.options.attempt_timeout,
-            done: false,
-        };
-        Ok(Box::pin(futures_util::stream::unfold(state, next_chunk)))
+            first,
+            inner.options.attempt_timeout,
+            started,
+        ))
     }
 }
 
@@ -227,7 +294,8 @@ async fn attempt_chat(
     body: &Value,
     mut lease: Lease,
     until: Instant,
-) -> Attempt<(String, Value)> {
+    started: Instant,
+) -> Attempt<(String, Value, Option<Usage>)> {
     let backend = Arc::clone(&lease.backend);
     let exchange = async {
         let response = inner.post(&backend, body).send().await?;
@@ -248,7 +316,15 @@ async fn attempt_chat(
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(body) => {
                     lease.succeed();
-                    Attempt::Done((backend.name().to_string(), body))
+                    let usage = body.get("usage").and_then(Usage::from_json);
+                    let metrics = &backend.metrics;
+                    let elapsed = started.elapsed();
+                    metrics.latency.observe(elapsed);
+                    metrics.ttft.observe(elapsed);
+                    if let Some(usage) = usage {
+                        metrics.add_tokens(usage.prompt_tokens, usage.completion_tokens);
+                    }
+                    Attempt::Done((backend.name().to_string(), body, usage))
                 }
                 Err(e) => {
                     lease.fail();
@@ -310,37 +386,6 @@ async fn attempt_stream(
         }
     }
 }
-struct StreamState {
-    lease: Lease,
-    response: reqwest::Response,
-    first: Option<Bytes>,
-    idle: Duration,
-    done: bool,
-}
-
-async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, RouterError>, StreamState)> {
-    if s.done {
-        return None;
-    }
-    if let Some(first) = s.first.take() {
-        return Some((Ok(first), s));
-    }
-    let reason = match tokio::time::timeout(s.idle, s.response.chunk()).await {
-        Ok(Ok(Some(chunk))) => return Some((Ok(chunk), s)),
-        Ok(Ok(None)) => {
-            s.lease.succeed();
-            return None;
-        }
-        Ok(Err(e)) => format!("the connection failed: {e}"),
-        Err(_) => format!("no data for {:?}", s.idle),
-    };
-    s.lease.fail();
-    s.done = true;
-    let backend = s.lease.backend.name().to_string();
-    tracing::warn!(%backend, %reason, "stream interrupted");
-    Some((Err(RouterError::StreamInterrupted { backend, reason }), s))
-}
-
 /// A non-2xx answer: 429 and 5xx are retried (5xx counts toward the breaker), other statuses are
 /// the request's own fault and end it.
 fn classify_failure<T>(lease: &mut Lease, status: u16, body: &[u8]) -> Attempt<T> {
@@ -442,8 +487,9 @@ impl Inner {
     /// One health round over every backend, concurrently.
     async fn refresh(&self) {
         let probes = self.backends.iter().map(|backend| async move {
+            let probed_at = std::time::Instant::now();
             let (healthy, served) = self.probe(backend).await;
-            let was = backend.set_health(healthy, served);
+            let was = backend.set_health(healthy, served, probed_at);
             if was != healthy {
                 if healthy {
                     tracing::info!(pool = %self.name, backend = %backend.name(), "backend back in rotation");
@@ -510,7 +556,7 @@ impl Inner {
     }
 
     /// The candidate with the fewest requests in flight; ties drawn at random in proportion to weight.
-    fn least_outstanding(&self, candidates: &[usize]) -> Option<usize> {
+    pub(crate) fn least_outstanding(&self, candidates: &[usize]) -> Option<usize> {
         let fewest = candidates
             .iter()
             .map(|&i| self.backends[i].in_flight())
@@ -546,7 +592,26 @@ impl Inner {
             .filter(|b| b.is_healthy() && b.serves(&request.model))
             .collect();
         if serving.is_empty() {
-            format!("no healthy backend serves model `{}`", request.model)
+            let now = std::time::Instant::now();
+            match &request.adapter {
+                Some(adapter)
+                    if self
+                        .backends
+                        .iter()
+                        .any(|b| b.may_load(&adapter.base_model, request.allow_external, now)) =>
+                {
+                    format!(
+                        "no healthy backend serves model `{}` yet (a LoRA adapter may be loading)",
+                        request.model
+                    )
+                }
+                Some(adapter) => format!(
+                    "no healthy backend serves model `{}`, and none may load it: no healthy backend \
+                     with `load_adapters = true` that this tenant may use serves its base model `{}`",
+                    request.model, adapter.base_model
+                ),
+                None => format!("no healthy backend serves model `{}`", request.model),
+            }
         } else if !request.allow_external && serving.iter().all(|b| b.spec.trust == Trust::External)
         {
             format!(
@@ -559,6 +624,25 @@ impl Inner {
                 request.model
             )
         }
+    }
+
+    /// Loads the request's LoRA adapter when no backend the tenant may use lists it yet.
+    async fn prepare_adapter(&self, request: &ChatRequest) -> Result<(), RouterError> {
+        let Some(adapter) = &request.adapter else {
+            return Ok(());
+        };
+        if adapter.name != request.model {
+            return Err(RouterError::Config {
+                pool: self.name.clone(),
+                reason: format!(
+                    "the request's model `{}` differs from the name of its LoRA adapter `{}`",
+                    request.model, adapter.name
+                ),
+            });
+        }
+        self.ensure_adapter(adapter, request.allow_external)
+            .await
+            .map(|_| ())
     }
 
     /// Tries backends until one attempt succeeds or fails for good: at most `1 + max_retries`
@@ -651,6 +735,7 @@ mod tests {
             model: "m".into(),
             affinity: None,
             allow_external: false,
+            adapter: None,
         };
         let body = prepared_body(&request, true);
         assert_eq!(body["model"], "m");

@@ -17,6 +17,7 @@ fn spec(name: &str, url: String, trust: Trust) -> BackendSpec {
         max_in_flight: 64,
         trust,
         api_key: None,
+        load_adapters: false,
     }
 }
 
@@ -40,6 +41,7 @@ fn request(model: &str, affinity: Option<&str>) -> ChatRequest {
         model: model.to_string(),
         affinity: affinity.map(str::to_string),
         allow_external: false,
+        adapter: None,
     }
 }
 

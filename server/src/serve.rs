@@ -110,6 +110,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .context("serving HTTP")?;
     workers.abort();
+    // Usage records queued behind the last answers.
+    platform.audit_sink.flush().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    TransactionTrait,
 };
 use serde_json::Value as Json;
 
@@ -91,6 +92,31 @@ impl Store {
         }
         .insert(&self.db)
         .await?)
+    }
+
+    /// Appends several records in one transaction, in order; the store stamps `at` and the
+    /// sequence ids. Nothing is written when one of them fails.
+    pub async fn append_audit_batch(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        let rows = events.into_iter().map(|event| audit_log::ActiveModel {
+            tenant_id: Set(event.tenant.map(TenantId::as_uuid)),
+            actor: Set(event.actor),
+            action: Set(event.action),
+            target: Set(event.target),
+            decision: Set(event.decision),
+            details: Set(event.details),
+            at: Set(at),
+            ..Default::default()
+        });
+        let txn = self.db.begin().await?;
+        audit_log::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The scope's records matching `filter`, in sequence order.

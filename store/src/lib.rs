@@ -21,6 +21,7 @@ mod environments;
 mod error;
 mod guardrails;
 mod incidents;
+mod inference;
 mod sessions;
 mod tenants;
 
@@ -38,11 +39,13 @@ pub use entity::approval::ApprovalStatus;
 pub use entity::environment::EnvironmentKind;
 pub use entity::guardrail::GuardrailDecision;
 pub use entity::incident::IncidentState;
+pub use entity::model_adapter::{AdapterStatus, UnknownAdapterStatus};
 pub use entity::session::SessionStatus;
 pub use environments::{EnvironmentSpec, NewEnvironment};
 pub use error::StoreError;
 pub use guardrails::GuardrailRule;
 pub use incidents::{AlertIngest, IncidentFilter, IncomingAlert, NewIncident};
+pub use inference::{AdapterPromotion, AdapterRollback, NewAdapterVersion, NewInferencePolicy};
 pub use sessions::{NewSession, ReclaimReport, SessionFilter};
 pub use tenants::{
     ApiKey, ApiKeyCredentials, NewApiKey, NewTenant, NewUser, User, UserCredentials,
@@ -64,6 +67,10 @@ pub type Step = entity::session_step::Model;
 pub type Approval = entity::approval::Model;
 /// A guardrail row.
 pub type Guardrail = entity::guardrail::Model;
+/// A version of a tenant's model adapter.
+pub type ModelAdapter = entity::model_adapter::Model;
+/// A tenant's stored inference policy.
+pub type InferencePolicyRecord = entity::inference_policy::Model;
 /// An audit record.
 pub type AuditEvent = entity::audit_log::Model;
 /// A casbin policy line.

@@ -5,6 +5,10 @@
 //! (base models plus loaded LoRA adapters), `GET /health`, `POST /v1/load_lora_adapter`,
 //! `POST /v1/unload_lora_adapter`. Replies come from a queue, then from rules matched on the last
 //! user message, then from a default. Failures can be scripted (first N requests) or random.
+//!
+//! LoRA loads: a `lora_path` starting with `missing/` fails with 404 as vLLM does for a path it
+//! cannot read; [`FakeServer::set_load_delay`] slows loads down and [`FakeServer::load_calls`]
+//! counts them.
 
 use axum::Json;
 use axum::Router;
@@ -17,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -88,6 +93,8 @@ struct Shared {
     failures: Mutex<VecDeque<u16>>,
     adapters: Mutex<Vec<LoraAdapter>>,
     rng: Mutex<u64>,
+    load_calls: AtomicUsize,
+    load_delay_micros: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,6 +140,7 @@ impl Shared {
 pub struct FakeServer {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Value>>>,
+    shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -146,6 +154,27 @@ impl FakeServer {
     /// The JSON bodies of every chat completion request received, in order.
     pub fn requests(&self) -> Vec<Value> {
         lock(&self.requests).clone()
+    }
+
+    /// `POST /v1/load_lora_adapter` calls received so far, failed ones included.
+    pub fn load_calls(&self) -> usize {
+        self.shared.load_calls.load(Ordering::SeqCst)
+    }
+
+    /// Makes every later adapter load wait `delay` before answering (as a real load takes time).
+    pub fn set_load_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.shared
+            .load_delay_micros
+            .store(micros, Ordering::SeqCst);
+    }
+
+    /// The LoRA adapters loaded now, as `(lora_name, lora_path)`.
+    pub fn adapters(&self) -> Vec<(String, String)> {
+        lock(&self.shared.adapters)
+            .iter()
+            .map(|a| (a.name.clone(), a.path.clone()))
+            .collect()
     }
 
     /// The shared request log, for callers that keep reading it.
@@ -195,11 +224,14 @@ pub async fn spawn_on(config: FakeConfig, addr: SocketAddr) -> std::io::Result<F
         adapters: Mutex::new(Vec::new()),
         rng: Mutex::new(config.seed.max(1)),
         requests: Arc::clone(&requests),
+        load_calls: AtomicUsize::new(0),
+        load_delay_micros: AtomicU64::new(0),
         config,
     });
     let (tx, rx) = oneshot::channel::<()>();
+    let served = Arc::clone(&shared);
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router(shared))
+        let _ = axum::serve(listener, router(served))
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })
@@ -208,6 +240,7 @@ pub async fn spawn_on(config: FakeConfig, addr: SocketAddr) -> std::io::Result<F
     Ok(FakeServer {
         addr,
         requests,
+        shared,
         shutdown: Some(tx),
         task: Some(task),
     })
@@ -435,6 +468,20 @@ async fn load_lora_adapter(
     State(shared): State<Arc<Shared>>,
     Json(body): Json<LoadLora>,
 ) -> Response {
+    shared.load_calls.fetch_add(1, Ordering::SeqCst);
+    let delay = shared.load_delay_micros.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_micros(delay)).await;
+    }
+    if body.lora_path.starts_with("missing/") {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "Loading lora {} failed: No adapter found for {}",
+                body.lora_name, body.lora_path
+            ),
+        );
+    }
     if body.lora_name.trim().is_empty() || body.lora_path.trim().is_empty() {
         return error(
             StatusCode::BAD_REQUEST,

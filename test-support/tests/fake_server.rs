@@ -211,3 +211,30 @@ async fn an_error_rate_of_one_fails_every_request() {
         .status();
     assert_eq!(status.as_u16(), 503);
 }
+
+#[tokio::test]
+async fn lora_loads_are_counted_delayed_and_fail_for_missing_paths() {
+    let server = spawn(FakeConfig::default()).await.unwrap();
+    let client = reqwest::Client::new();
+    let load = |name: &str, path: &str| {
+        client
+            .post(format!("{}/v1/load_lora_adapter", server.base_url()))
+            .json(&json!({"lora_name": name, "lora_path": path}))
+            .send()
+    };
+    let missing = load("tenant-x", "missing/tenant-x").await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let text = missing.text().await.unwrap();
+    assert!(text.contains("missing/tenant-x"), "{text}");
+    assert!(server.adapters().is_empty());
+
+    server.set_load_delay(std::time::Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    assert_eq!(load("tenant-a", "/a").await.unwrap().status().as_u16(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(server.load_calls(), 2);
+    assert_eq!(
+        server.adapters(),
+        vec![("tenant-a".to_string(), "/a".to_string())]
+    );
+}

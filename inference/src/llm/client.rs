@@ -9,7 +9,7 @@
 use super::LlmConfig;
 use super::schema::ReplySchema;
 use aoi_core::{PolicyError, Usage};
-use aoi_router::{ChatRequest, Pool, RouterError};
+use aoi_router::{ChatRequest, LoraAdapter, Pool, RouterError};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -65,6 +65,9 @@ enum Transport {
     Pool {
         pool: Arc<Pool>,
         allow_external: bool,
+        /// The tenant's LoRA adapter to use instead of `config.model`; the pool loads it on a
+        /// backend that may load adapters when none lists it.
+        adapter: Option<LoraAdapter>,
     },
 }
 
@@ -97,9 +100,19 @@ impl ChatClient {
             transport: Transport::Pool {
                 pool,
                 allow_external,
+                adapter: None,
             },
             config,
         }
+    }
+
+    /// Sends completions to `adapter` (a tenant's active LoRA adapter) rather than the base
+    /// model; only meaningful through a pool.
+    pub fn with_adapter(mut self, new: LoraAdapter) -> Self {
+        if let Transport::Pool { adapter, .. } = &mut self.transport {
+            *adapter = Some(new);
+        }
+        self
     }
 
     /// Whether completions go through a pool (and so want an affinity key).
@@ -144,10 +157,16 @@ impl ChatClient {
             Transport::Pool {
                 pool,
                 allow_external,
+                adapter,
             } => {
+                let model = match adapter {
+                    Some(adapter) => adapter.name.clone(),
+                    None => self.config.model.clone(),
+                };
                 let request = ChatRequest {
                     body,
-                    model: self.config.model.clone(),
+                    model,
+                    adapter: adapter.clone(),
                     affinity: affinity.map(str::to_string),
                     allow_external: *allow_external,
                 };

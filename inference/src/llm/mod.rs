@@ -96,6 +96,13 @@ impl LlmPolicy {
         }
     }
 
+    /// Asks the pool for `adapter` (the tenant's active LoRA adapter) instead of the base
+    /// model; the pool loads it where a backend may load adapters and none lists it yet.
+    pub fn with_adapter(mut self, adapter: aoi_router::LoraAdapter) -> Self {
+        self.client = self.client.with_adapter(adapter);
+        self
+    }
+
     /// Sets the session id used as the pool's affinity key (kept across resets); without one,
     /// each reset draws a random id.
     pub fn set_session(&mut self, id: impl Into<String>) {

@@ -8,6 +8,9 @@
 //! session) the same value always gets the same placeholder.
 
 mod detectors;
+mod stream;
+
+pub use stream::StreamRestorer;
 
 use detectors::{Detector, Span};
 use regex::Regex;

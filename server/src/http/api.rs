@@ -296,6 +296,69 @@ pub const ROUTES: &[RouteDoc] = &[
         || get(audit_export)
     ),
     route!(
+        "GET",
+        "/api/v1/models/adapters",
+        "List every version of the tenant's model adapters",
+        true,
+        Some(P::ReadModels),
+        false,
+        || get(super::models_api::list_adapters)
+    ),
+    route!(
+        "POST",
+        "/api/v1/models/adapters",
+        "Register the next version of an adapter (a candidate)",
+        true,
+        Some(P::ManageModels),
+        true,
+        || post(super::models_api::register_adapter)
+    ),
+    route!(
+        "GET",
+        "/api/v1/models/adapters/{name}",
+        "Every version of one adapter",
+        true,
+        Some(P::ReadModels),
+        false,
+        || get(super::models_api::get_adapter)
+    ),
+    route!(
+        "POST",
+        "/api/v1/models/adapters/{name}/versions/{version}/promote",
+        "Promote a version to canary (with canary_percent) or active",
+        true,
+        Some(P::ManageModels),
+        true,
+        || post(super::models_api::promote_adapter)
+    ),
+    route!(
+        "POST",
+        "/api/v1/models/adapters/{name}/rollback",
+        "Abort the canary, or else restore the previously active version",
+        true,
+        Some(P::ManageModels),
+        false,
+        || post(super::models_api::rollback_adapter)
+    ),
+    route!(
+        "GET",
+        "/api/v1/inference/policy",
+        "The tenant's effective inference policy",
+        true,
+        Some(P::ReadModels),
+        false,
+        || get(super::models_api::get_policy)
+    ),
+    route!(
+        "PUT",
+        "/api/v1/tenants/{slug}/inference-policy",
+        "Set a tenant's inference policy (platform admin)",
+        true,
+        Some(P::ManageTenants),
+        true,
+        || put(super::models_api::set_policy)
+    ),
+    route!(
         "POST",
         "/v1/chat/completions",
         "OpenAI-compatible chat completion over the inference pool (SSE with \"stream\": true)",
@@ -349,8 +412,11 @@ async fn readyz(axum::extract::State(platform): axum::extract::State<Platform>) 
 async fn metrics(axum::extract::State(platform): axum::extract::State<Platform>) -> Response {
     let mut text = super::metrics::render();
     if let Some(pool) = &platform.inference {
-        text.push_str(&super::metrics::render_pool(&pool.stats()));
+        text.push_str(&super::inference_metrics::render_pool(&pool.stats()));
     }
+    text.push_str(&super::inference_metrics::render_tenants(
+        &platform.inference_metrics.snapshot(),
+    ));
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

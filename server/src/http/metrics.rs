@@ -57,7 +57,7 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-fn escape(label: &str) -> String {
+pub(super) fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -102,82 +102,4 @@ pub fn render() -> String {
         ));
     }
     out
-}
-
-/// The inference pool's backends: health, breaker state, in-flight, requests and errors.
-pub fn render_pool(stats: &[aoi_router::BackendStats]) -> String {
-    let mut out = String::new();
-    let families: [(&str, &str, &str); 5] = [
-        ("aoi_inference_backend_healthy", "gauge", "1 when the backend is in rotation."),
-        ("aoi_inference_backend_breaker_open", "gauge", "1 when the backend's circuit is open, 0.5 half-open."),
-        ("aoi_inference_backend_in_flight", "gauge", "Requests in flight to the backend."),
-        ("aoi_inference_backend_requests_total", "counter", "Attempts sent to the backend."),
-        ("aoi_inference_backend_errors_total", "counter", "Attempts that failed."),
-    ];
-    for (name, kind, help) in families {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-        for b in stats {
-            let value = match name {
-                "aoi_inference_backend_healthy" => f64::from(u8::from(b.healthy)),
-                "aoi_inference_backend_breaker_open" => match b.breaker {
-                    aoi_router::BreakerState::Closed => 0.0,
-                    aoi_router::BreakerState::HalfOpen => 0.5,
-                    aoi_router::BreakerState::Open => 1.0,
-                },
-                "aoi_inference_backend_in_flight" => b.in_flight as f64,
-                "aoi_inference_backend_requests_total" => b.requests as f64,
-                _ => b.errors as f64,
-            };
-            out.push_str(&format!(
-                "{name}{{backend=\"{}\",trust=\"{}\"}} {value}\n",
-                escape(&b.name),
-                match b.trust {
-                    aoi_router::Trust::Local => "local",
-                    aoi_router::Trust::External => "external",
-                }
-            ));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::render_pool;
-    use aoi_router::{BackendStats, BreakerState, Trust};
-
-    #[test]
-    fn pool_metrics_name_each_backend() {
-        let stats = vec![
-            BackendStats {
-                name: "gpu-1".into(),
-                url: "http://10.0.0.1:8000".into(),
-                trust: Trust::Local,
-                healthy: true,
-                breaker: BreakerState::Closed,
-                in_flight: 3,
-                requests: 10,
-                errors: 1,
-                models: vec!["m".into()],
-            },
-            BackendStats {
-                name: "cloud".into(),
-                url: "https://example.invalid".into(),
-                trust: Trust::External,
-                healthy: false,
-                breaker: BreakerState::Open,
-                in_flight: 0,
-                requests: 4,
-                errors: 4,
-                models: vec![],
-            },
-        ];
-        let text = render_pool(&stats);
-        assert!(text.contains("aoi_inference_backend_healthy{backend=\"gpu-1\",trust=\"local\"} 1"), "{text}");
-        assert!(text.contains("aoi_inference_backend_healthy{backend=\"cloud\",trust=\"external\"} 0"), "{text}");
-        assert!(text.contains("aoi_inference_backend_breaker_open{backend=\"cloud\",trust=\"external\"} 1"), "{text}");
-        assert!(text.contains("aoi_inference_backend_in_flight{backend=\"gpu-1\",trust=\"local\"} 3"), "{text}");
-        assert!(text.contains("aoi_inference_backend_errors_total{backend=\"cloud\",trust=\"external\"} 4"), "{text}");
-        assert_eq!(text.matches("# TYPE ").count(), 5);
-    }
 }

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod inference_metrics;
 pub mod metrics;
+pub mod models_api;
 pub mod openai;
 pub mod openapi;
 pub mod sessions;

@@ -4,29 +4,46 @@
 //!
 //! Authenticated like every route (JWT or `aoi_` API key as bearer) and authorized with the
 //! same helper: chat completions need `start_session` (operator), the model list
-//! `read_models` (viewer). Before a request leaves the process every message's text is
-//! redacted by a fresh [`Redactor`] (secrets only); placeholders in a non-streaming reply's
-//! `choices[].message.content` are restored. Streamed chunks are passed through as they come:
-//! restoration is not applied to them yet. `external` backends are used only when
-//! `inference.external_allowed` is true. Every call that reaches the pool is audited once
-//! (`inference.chat`).
+//! `read_models` (viewer). Everything else comes from the caller's tenant:
 //!
-//! Quotas (`[inference.quota]`, [`Platform::quotas`]): before the pool is called the tenant's
-//! permit is acquired with an estimate of `max_tokens` (or [`DEFAULT_MAX_TOKENS`]) plus the
-//! prompt's characters / 4. Over a limit the answer is 429 `rate_limited` with `Retry-After`
-//! (seconds) and a message naming the limit; an unreachable quota store answers 503
-//! `unavailable`. A non-streaming reply charges its `usage.total_tokens` (or prompt plus
-//! completion) instead of the estimate; a stream keeps its permit (and concurrency slot) until
-//! it ends and stays charged with the estimate; a call the pool fails is refunded.
+//! - its inference policy ([`aoi_platform::models::inference_policy`]): whether its traffic
+//!   may reach `trust = "external"` backends (by default `inference.external_allowed`, false),
+//!   whether identifiers are redacted besides secrets, and its quota limits;
+//! - its model registry ([`aoi_platform::models::resolve_model`]): a `model` naming one of its
+//!   adapters goes to the active version (or the canary, for a stable share of
+//!   `x-aoi-session` keys), which the pool loads on demand where a backend allows it; another
+//!   tenant's adapter is refused with 404; anything else is a base model.
+//!
+//! Before a request leaves the process every message's text is redacted by a fresh
+//! [`Redactor`]; placeholders are restored in a non-streaming reply's
+//! `choices[].message.content` and, through a [`StreamRestorer`], in streamed deltas (a
+//! placeholder split across chunks is held back until it is whole). Every call that reaches
+//! the pool is recorded once as `inference.chat` in the audit log (written in batches behind
+//! the answers) and counted per tenant and model on /metrics.
+//!
+//! Quotas: before the pool is called the tenant's permit is acquired with an estimate of
+//! `max_tokens` (or [`DEFAULT_MAX_TOKENS`]) plus the prompt's characters / 4. Over a limit the
+//! answer is 429 `rate_limited` with `Retry-After` (seconds) and a message naming the limit;
+//! an unreachable quota store answers 503 `unavailable`. A non-streaming reply charges its
+//! `usage.total_tokens` (or prompt plus completion) instead of the estimate; a stream keeps
+//! its permit (and concurrency slot) until it ends and stays charged with the estimate; a call
+//! the pool fails is refunded.
 //!
 //! The request header `x-aoi-session`, when present, is the pool's affinity key (requests of
-//! one session prefer the same backend).
+//! one session prefer the same backend) and the canary draw's key.
 
 use aoi_control::{ApiError, Permission};
 use aoi_inference::privacy::{RedactionPolicy, Redactor};
 use aoi_platform::Platform;
 use aoi_platform::audit;
-use aoi_router::{ChatRequest, Pool, QuotaError, QuotaPermit, Quotas, RouterError, Trust};
+use aoi_inference::privacy::StreamRestorer;
+use aoi_platform::inference_metrics::{Outcome, Series};
+use aoi_platform::models;
+use aoi_store::AdapterStatus;
+use aoi_router::{
+    ChatRequest, ChatStream, LoraAdapter, Pool, QuotaError, QuotaLimits, QuotaPermit, Quotas,
+    RouterError, StreamUsage, Trust,
+};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -36,6 +53,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::error::{HttpError, HttpResult};
 use super::extract::{ApiJson, Auth};
@@ -155,22 +173,33 @@ fn pool(platform: &Platform) -> Option<&Arc<Pool>> {
     platform.inference.as_ref()
 }
 
-/// `GET /v1/models`: the models and LoRA adapters the pool's healthy backends serve (only
-/// `local` ones unless `inference.external_allowed`), in the OpenAI list shape.
+/// Whether `id` is an upstream adapter name of some tenant (`{slug}--{name}--v{n}`): such
+/// names are never listed; each tenant sees its own adapters by name.
+fn is_upstream_adapter(id: &str) -> bool {
+    let mut parts = id.rsplitn(2, "--v");
+    let version = parts.next().unwrap_or_default();
+    let rest = parts.next().unwrap_or_default();
+    !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) && rest.contains("--")
+}
+
+/// `GET /v1/models`: the base models the pool's healthy backends serve (only `local` ones
+/// unless the tenant's policy allows external backends), then the tenant's adapters that have
+/// an active or canary version, in the OpenAI list shape. Other tenants' adapters never appear.
 pub async fn models(State(platform): State<Platform>, auth: Auth) -> HttpResult<Response> {
-    auth.authorize(&platform, MODELS_PERMISSION).await?;
+    let proof = auth.authorize(&platform, MODELS_PERMISSION).await?;
     let Some(pool) = pool(&platform) else {
         return Ok(not_configured());
     };
-    let allow_external = platform.config.inference.external_allowed;
+    let tenant = aoi_platform::tenants::tenant_id_of(&platform, &proof.principal().tenant).await?;
+    let policy = models::inference_policy(&platform, tenant).await?;
     let mut data: Vec<Value> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for backend in pool.stats() {
-        if !backend.healthy || (backend.trust == Trust::External && !allow_external) {
+        if !backend.healthy || (backend.trust == Trust::External && !policy.allow_external) {
             continue;
         }
         for model in backend.models {
-            if !seen.contains(&model) {
+            if !seen.contains(&model) && !is_upstream_adapter(&model) {
                 data.push(json!({
                     "id": model,
                     "object": "model",
@@ -179,6 +208,19 @@ pub async fn models(State(platform): State<Platform>, auth: Auth) -> HttpResult<
                 }));
                 seen.push(model);
             }
+        }
+    }
+    for version in models::list_adapters(&platform, &proof).await? {
+        let live = matches!(version.status, AdapterStatus::Active | AdapterStatus::Canary);
+        if live && !seen.contains(&version.name) {
+            data.push(json!({
+                "id": version.name,
+                "object": "model",
+                "created": version.created_at.timestamp(),
+                "owned_by": proof.principal().tenant.as_str(),
+                "parent": version.base_model,
+            }));
+            seen.push(version.name);
         }
     }
     Ok(Json(json!({"object": "list", "data": data})).into_response())
@@ -216,28 +258,15 @@ fn restore_choices(body: &mut Value, redactor: &Redactor) {
     }
 }
 
-/// The audit record of one call: actor, model, backend, tokens when reported.
+/// The audit record of one call (actor, model, backend, tokens when reported), queued on the
+/// platform's audit sink: written in a batch behind the answer.
 async fn record(
     platform: &Platform,
     proof: &aoi_control::authz::Authorized,
     model: &str,
     details: Value,
 ) -> Result<(), ApiError> {
-    let slug = proof.principal().tenant.as_str().to_string();
-    let tenant = platform
-        .store
-        .tenant_by_slug(&slug)
-        .await
-        .map_err(|e| {
-            tracing::error!(cause = %e, "audit: tenant lookup failed");
-            ApiError::Unavailable {
-                what: "audit log".into(),
-            }
-        })?
-        .map(|t| t.tenant_id());
-    audit::record_write(platform, proof, tenant, "inference.chat", model, details)
-        .await
-        .map(|_| ())
+    audit::record_usage(platform, proof, "inference.chat", model, details).await
 }
 
 /// `POST /v1/chat/completions`.
@@ -248,13 +277,14 @@ pub async fn chat_completions(
     ApiJson(mut body): ApiJson<Value>,
 ) -> HttpResult<Response> {
     let proof = auth.authorize(&platform, CHAT_PERMISSION).await?;
+    let started = Instant::now();
     let Some(pool) = pool(&platform).cloned() else {
         return Ok(not_configured());
     };
     if !body.is_object() {
         return Err(HttpError::bad_request("body", "must be a JSON object"));
     }
-    let model = match body.get("model").and_then(Value::as_str) {
+    let requested = match body.get("model").and_then(Value::as_str) {
         Some(m) if !m.trim().is_empty() => m.to_string(),
         _ => {
             return Err(ApiError::invalid_input(
@@ -276,45 +306,84 @@ pub async fn chat_completions(
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_string);
+    let slug = proof.principal().tenant.as_str().to_string();
+    let tenant = aoi_platform::tenants::tenant_id_of(&platform, &proof.principal().tenant).await?;
+    let policy = models::inference_policy(&platform, tenant).await?;
+    let resolved =
+        match models::resolve_model(&platform, tenant, &slug, &requested, affinity.as_deref())
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(e) => {
+                platform
+                    .inference_metrics
+                    .series(&slug, &requested)
+                    .count(Outcome::Rejected);
+                return Err(e.into());
+            }
+        };
+    let series = platform.inference_metrics.series(&slug, &resolved.name);
     let quotas = platform.quotas.clone();
-    let tenant = proof.principal().tenant.as_str().to_string();
-    let mut permit = match quotas.acquire(&tenant, estimate_tokens(&body)).await {
+    quotas.set_limits(
+        &slug,
+        QuotaLimits {
+            max_concurrent: policy.max_concurrent,
+            tokens_per_minute: policy.tokens_per_minute,
+            tokens_per_day: policy.tokens_per_day,
+        },
+    );
+    let mut permit = match quotas.acquire(&slug, estimate_tokens(&body)).await {
         Ok(permit) => permit,
-        Err(e) => return Ok(quota_error(&e)),
+        Err(e) => {
+            series.count(match e {
+                QuotaError::Exceeded(_) => Outcome::RateLimited,
+                QuotaError::Store(_) => Outcome::Failed,
+            });
+            return Ok(quota_error(&e));
+        }
     };
-    let mut redactor = Redactor::new(RedactionPolicy::secrets_only());
+    let mut redactor = Redactor::new(if policy.redact_identifiers {
+        RedactionPolicy::with_identifiers()
+    } else {
+        RedactionPolicy::secrets_only()
+    });
     redact_messages(&mut body, &mut redactor);
+    let redactor = Arc::new(redactor);
     let request = ChatRequest {
         body,
-        model: model.clone(),
+        model: resolved.upstream.clone(),
+        adapter: resolved.adapter.as_ref().map(|a| LoraAdapter {
+            name: a.name.clone(),
+            path: a.path.clone(),
+            base_model: a.base_model.clone(),
+        }),
         affinity,
-        allow_external: platform.config.inference.external_allowed,
+        allow_external: policy.allow_external,
     };
     let redacted = redactor.len();
+    let mut details = json!({
+        "model": requested,
+        "upstream": resolved.upstream,
+        "version": resolved.version,
+        "stream": stream,
+        "redacted": redacted,
+    });
     if stream {
         return match pool.chat_stream(request).await {
             Ok(chunks) => {
-                record(
-                    &platform,
-                    &proof,
-                    &model,
-                    json!({"model": model, "stream": true, "redacted": redacted}),
-                )
-                .await?;
-                // The permit (its concurrency slot, the estimate charged) lives as long as the
-                // stream: it is dropped, and the slot freed, when the stream ends or the client
-                // goes away.
-                let body = chunks.map(move |item| {
-                    let _held = &permit;
-                    Ok::<Bytes, std::convert::Infallible>(match item {
-                        Ok(bytes) => bytes,
-                        Err(e) => {
-                            let event =
-                                json!({"error": {"code": "unavailable", "message": e.to_string()}});
-                            Bytes::from(format!("data: {event}\n\n"))
-                        }
-                    })
-                });
+                series.count(Outcome::Ok);
+                details["backend"] = json!(chunks.backend());
+                record(&platform, &proof, &requested, details).await?;
+                let relay = Relay {
+                    usage: chunks.usage(),
+                    chunks,
+                    restorer: (!redactor.is_empty()).then(|| StreamRestorer::new(redactor)),
+                    series,
+                    started,
+                    _permit: permit,
+                    ended: false,
+                };
+                let body = futures_util::stream::unfold(relay, Relay::next);
                 Ok((
                     [
                         (CONTENT_TYPE, "text/event-stream"),
@@ -325,15 +394,11 @@ pub async fn chat_completions(
                     .into_response())
             }
             Err(e) => {
+                series.count(outcome_of(&e));
                 charge(&quotas, &mut permit, 0).await;
                 drop(permit);
-                record(
-                    &platform,
-                    &proof,
-                    &model,
-                    json!({"model": model, "stream": true, "redacted": redacted, "error": e.to_string()}),
-                )
-                .await?;
+                details["error"] = json!(e.to_string());
+                record(&platform, &proof, &requested, details).await?;
                 Ok(router_error(&e))
             }
         };
@@ -345,35 +410,111 @@ pub async fn chat_completions(
                 charge(&quotas, &mut permit, tokens).await;
             }
             drop(permit);
-            let usage = reply.get("usage").cloned().unwrap_or(Value::Null);
-            record(
-                &platform,
-                &proof,
-                &model,
-                json!({
-                    "model": model,
-                    "backend": response.backend,
-                    "attempts": response.attempts,
-                    "prompt_tokens": usage.get("prompt_tokens"),
-                    "completion_tokens": usage.get("completion_tokens"),
-                    "redacted": redacted,
-                }),
-            )
-            .await?;
+            let elapsed = started.elapsed();
+            let usage = response.usage.unwrap_or_default();
+            series.count(Outcome::Ok);
+            series.answered(
+                elapsed,
+                Some(elapsed),
+                usage.prompt_tokens,
+                usage.completion_tokens,
+            );
+            details["backend"] = json!(response.backend);
+            details["attempts"] = json!(response.attempts);
+            details["prompt_tokens"] = json!(usage.prompt_tokens);
+            details["completion_tokens"] = json!(usage.completion_tokens);
+            record(&platform, &proof, &requested, details).await?;
             restore_choices(&mut reply, &redactor);
+            // The caller sees the name it asked for, not the upstream adapter name.
+            if let Some(model) = reply.get_mut("model") {
+                *model = json!(requested);
+            }
             Ok(Json(reply).into_response())
         }
         Err(e) => {
+            series.count(outcome_of(&e));
             charge(&quotas, &mut permit, 0).await;
             drop(permit);
-            record(
-                &platform,
-                &proof,
-                &model,
-                json!({"model": model, "redacted": redacted, "error": e.to_string()}),
-            )
-            .await?;
+            details["error"] = json!(e.to_string());
+            record(&platform, &proof, &requested, details).await?;
             Ok(router_error(&e))
         }
+    }
+}
+
+/// How a pool error is counted on /metrics.
+fn outcome_of(e: &RouterError) -> Outcome {
+    match e.http_status() {
+        429 => Outcome::RateLimited,
+        400..=499 => Outcome::Rejected,
+        _ => Outcome::Failed,
+    }
+}
+
+/// A stream on its way to the caller: restores placeholders in the deltas, ends with an SSE
+/// error event when the upstream breaks, holds the quota permit, and records the stream's
+/// figures once when it is dropped (finished, broken, or abandoned by the caller).
+struct Relay {
+    chunks: ChatStream,
+    usage: StreamUsage,
+    restorer: Option<StreamRestorer>,
+    series: Arc<Series>,
+    started: Instant,
+    _permit: QuotaPermit,
+    ended: bool,
+}
+
+impl Relay {
+    fn flush(&mut self) -> Vec<u8> {
+        self.restorer
+            .as_mut()
+            .map(StreamRestorer::finish)
+            .unwrap_or_default()
+    }
+
+    async fn next(mut self) -> Option<(Result<Bytes, std::convert::Infallible>, Relay)> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            match self.chunks.next().await {
+                Some(Ok(bytes)) => {
+                    let out = match &mut self.restorer {
+                        Some(restorer) => Bytes::from(restorer.push(&bytes)),
+                        None => bytes,
+                    };
+                    if !out.is_empty() {
+                        return Some((Ok(out), self));
+                    }
+                }
+                Some(Err(e)) => {
+                    self.ended = true;
+                    let mut out = self.flush();
+                    let event = json!({"error": {"code": "unavailable", "message": e.to_string()}});
+                    out.extend_from_slice(format!("data: {event}\n\n").as_bytes());
+                    return Some((Ok(Bytes::from(out)), self));
+                }
+                None => {
+                    self.ended = true;
+                    let out = self.flush();
+                    if out.is_empty() {
+                        return None;
+                    }
+                    return Some((Ok(Bytes::from(out)), self));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let usage = self.usage.usage();
+        self.series.answered(
+            self.started.elapsed(),
+            self.usage.time_to_first_token(),
+            usage.prompt_tokens,
+            usage.completion_tokens,
+        );
     }
 }

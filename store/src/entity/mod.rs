@@ -11,6 +11,8 @@ pub mod casbin_rule;
 pub mod environment;
 pub mod guardrail;
 pub mod incident;
+pub mod inference_policy;
+pub mod model_adapter;
 pub mod session;
 pub mod session_step;
 pub mod tenant;
