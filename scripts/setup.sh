@@ -23,6 +23,13 @@ if ! command -v wrk >/dev/null 2>&1; then
   echo "setup: installing wrk"
   apt_install wrk
 fi
+# jq and curl drive scripts/bench-inference.sh.
+for tool in jq curl; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "setup: installing $tool"
+    apt_install "$tool"
+  fi
+done
 # python3 runs the training recipe's dataset reader in the tests (standard library only; the
 # recipe itself needs torch, transformers and peft, which only GPU machines install).
 if ! command -v python3 >/dev/null 2>&1; then

@@ -12,3 +12,4 @@ pub use llm::{LlmConfig, LlmPolicy};
 pub use privacy::{RedactionPolicy, Redactor};
 
 pub mod builtin;
+pub mod local;

@@ -22,6 +22,7 @@ mod m20260101_000006_approvals;
 mod m20260101_000007_guardrails;
 mod m20260101_000008_audit_log;
 mod m20260201_000009_inference;
+mod m20260301_000010_signals;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000007_guardrails::Migration),
             Box::new(m20260101_000008_audit_log::Migration),
             Box::new(m20260201_000009_inference::Migration),
+            Box::new(m20260301_000010_signals::Migration),
         ]
     }
 }
@@ -60,4 +62,7 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "tenant_inference_policies",
     "model_adapters",
+    "session_verdicts",
+    "evolver_jobs",
+    "corrective_signals",
 ];

@@ -23,9 +23,11 @@ pub mod users;
 // Sessions on workers.
 pub mod approvals;
 pub mod events;
+pub mod evolver;
 pub mod gate;
 pub mod queue;
 pub mod sessions;
+pub mod signals;
 pub mod worker;
 
 pub use context::Platform;

@@ -284,6 +284,8 @@ impl AgentWorker {
         {
             Ok(done) => {
                 publish_session_state(&self.platform, &done);
+                // Evolver hook: a failed, out-of-budget or evaluator-failed session is learned from.
+                crate::evolver::enqueue_if_failed(&self.platform, &done).await;
                 audit(
                     &self.platform,
                     tenant,
@@ -353,9 +355,14 @@ impl AgentWorker {
             worker: self.id.clone(),
             poll: self.options.approval_poll,
         };
+        // Lessons: the tenant's approved signals most similar to this session's symptoms.
+        let lessons =
+            crate::evolver::lessons_for(&self.platform, tenant, session.incident_id, &twin.task())
+                .await;
         let (tx, mut rx) = mpsc::unbounded_channel::<AgentStep>();
         let run = async {
             let config = SessionConfig {
+                lessons: lessons.texts.clone(),
                 on_step: StepHook::new(move |step: &AgentStep| {
                     let _ = tx.send(step.clone());
                 }),
@@ -390,6 +397,7 @@ impl AgentWorker {
             "steps": trajectory.steps.len(),
             "policy": trajectory.policy,
             "twin_verdict": { "success": verdict.success, "detail": verdict.detail },
+            "lessons": lessons.signal_ids,
         });
         if submitted && trajectory.writes > 0 {
             match store

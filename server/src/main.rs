@@ -9,6 +9,7 @@ mod grpc;
 mod http;
 mod policies;
 mod serve;
+mod train;
 mod transcript;
 mod worker_cmd;
 
@@ -29,6 +30,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run one problem once and print the session role by role.
     Run(RunArgs),
+    /// Train the local policy with GRPO on the twin; print held-out avg@1 before and after.
+    Train(train::TrainArgs),
     /// Run the control plane (REST API, in-process workers) on 127.0.0.1:8080 by default.
     Serve(serve::ServeArgs),
     /// Run workers alone.
@@ -62,6 +65,7 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::Bench(args) => runtime.block_on(bench::run(args)),
+        Command::Train(args) => runtime.block_on(train::run(args)),
         Command::Run(args) => runtime.block_on(transcript::run(args.suite, args.problem, args.policy, args.seed, args.out)),
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Worker(args) => runtime.block_on(worker_cmd::run(args)),

@@ -1,13 +1,20 @@
 //! Choosing a policy from the command line.
 
+use anyhow::{Result, bail};
 use aoi_core::Policy;
 use aoi_inference::{LlmConfig, LlmPolicy};
-use anyhow::{Result, bail};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// Sessions of the local policy started in this process (each gets its own sampling seed).
+static LOCAL_SESSIONS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct PolicyArgs {
-    /// `builtin` (the SRE playbook) or `llm` (an OpenAI-compatible endpoint).
+    /// `builtin` (the SRE playbook), `llm` (an OpenAI-compatible endpoint) or `local` (the
+    /// learned CPU policy of `aoi train`, with `--model FILE`).
     #[arg(long, default_value = "builtin")]
     pub policy: String,
     /// Base URL of the OpenAI-compatible endpoint for `--policy llm` (without /v1).
@@ -19,9 +26,15 @@ pub struct PolicyArgs {
     /// API key for `--policy llm` (from the environment, never a flag).
     #[arg(skip)]
     pub llm_api_key: Option<String>,
-    /// Sampling temperature for `--policy llm`.
+    /// Sampling temperature for `--policy llm` and `--policy local` (0: greedy).
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,
+    /// The model file of `--policy local` (written by `aoi train`); none: the untrained model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The loaded local model, shared by the sessions of one command.
+    #[arg(skip)]
+    pub local_model: Arc<OnceLock<Arc<aoi_inference::local::LocalModel>>>,
 }
 
 impl PolicyArgs {
@@ -29,8 +42,22 @@ impl PolicyArgs {
     pub fn validate(&self) -> Result<()> {
         match self.policy.as_str() {
             "builtin" | "llm" => Ok(()),
-            other => bail!("unknown policy `{other}`: expected `builtin` or `llm`"),
+            "local" => self.local_model().map(|_| ()),
+            other => bail!("unknown policy `{other}`: expected `builtin`, `llm` or `local`"),
         }
+    }
+
+    /// The local policy's model: loaded once from `--model`, or the untrained (zero) model.
+    fn local_model(&self) -> Result<Arc<aoi_inference::local::LocalModel>> {
+        if let Some(m) = self.local_model.get() {
+            return Ok(m.clone());
+        }
+        let model = match &self.model {
+            Some(path) => aoi_inference::local::LocalModel::load(path)
+                .map_err(|e| anyhow::anyhow!("--model: {e}"))?,
+            None => aoi_inference::local::LocalModel::zeros(),
+        };
+        Ok(self.local_model.get_or_init(|| Arc::new(model)).clone())
     }
 
     /// A fresh policy for one session.
@@ -41,14 +68,27 @@ impl PolicyArgs {
                 let config = LlmConfig {
                     base_url: self.llm_url.clone(),
                     model: self.llm_model.clone(),
-                    api_key: std::env::var("AOI_LLM_API_KEY").ok().or_else(|| self.llm_api_key.clone()),
+                    api_key: std::env::var("AOI_LLM_API_KEY")
+                        .ok()
+                        .or_else(|| self.llm_api_key.clone()),
                     temperature: self.temperature,
                     timeout: Duration::from_secs(120),
                     ..LlmConfig::default()
                 };
-                Ok(Box::new(LlmPolicy::new(config).map_err(|e| anyhow::anyhow!("{e}"))?))
+                Ok(Box::new(
+                    LlmPolicy::new(config).map_err(|e| anyhow::anyhow!("{e}"))?,
+                ))
             }
-            other => bail!("unknown policy `{other}`: expected `builtin` or `llm`"),
+            "local" => {
+                let n = LOCAL_SESSIONS.fetch_add(1, Ordering::Relaxed);
+                let policy = aoi_inference::local::LocalPolicy::new(
+                    self.local_model()?,
+                    f64::from(self.temperature),
+                    n,
+                );
+                Ok(Box::new(policy))
+            }
+            other => bail!("unknown policy `{other}`: expected `builtin`, `llm` or `local`"),
         }
     }
 }

@@ -98,6 +98,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         }
     }
     let workers = aoi_platform::worker::spawn_in_process(&platform);
+    let evolver = aoi_platform::evolver::spawn_in_process(&platform);
     let app = crate::http::router(platform.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -110,6 +111,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .context("serving HTTP")?;
     workers.abort();
+    evolver.abort();
     // Usage records queued behind the last answers.
     platform.audit_sink.flush().await;
     tracing::info!("stopped");

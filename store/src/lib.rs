@@ -23,6 +23,7 @@ mod guardrails;
 mod incidents;
 mod inference;
 mod sessions;
+mod signals;
 mod tenants;
 
 use std::fmt;
@@ -36,7 +37,9 @@ pub use casbin::NewCasbinRule;
 pub use connect::{Backend, Store};
 pub use entity::alert::AlertStatus;
 pub use entity::approval::ApprovalStatus;
+pub use entity::corrective_signal::{SignalStatus, UnknownSignalStatus};
 pub use entity::environment::EnvironmentKind;
+pub use entity::evolver_job::EvolverJobStatus;
 pub use entity::guardrail::GuardrailDecision;
 pub use entity::incident::IncidentState;
 pub use entity::model_adapter::{AdapterStatus, UnknownAdapterStatus};
@@ -47,6 +50,7 @@ pub use guardrails::GuardrailRule;
 pub use incidents::{AlertIngest, IncidentFilter, IncomingAlert, NewIncident};
 pub use inference::{AdapterPromotion, AdapterRollback, NewAdapterVersion, NewInferencePolicy};
 pub use sessions::{NewSession, ReclaimReport, SessionFilter};
+pub use signals::{NewSessionVerdict, NewSignal, SignalDecision};
 pub use tenants::{
     ApiKey, ApiKeyCredentials, NewApiKey, NewTenant, NewUser, User, UserCredentials,
 };
@@ -71,6 +75,12 @@ pub type Guardrail = entity::guardrail::Model;
 pub type ModelAdapter = entity::model_adapter::Model;
 /// A tenant's stored inference policy.
 pub type InferencePolicyRecord = entity::inference_policy::Model;
+/// An operator's verdict on a session.
+pub type SessionVerdict = entity::session_verdict::Model;
+/// A session waiting for (or done by) the evolver.
+pub type EvolverJob = entity::evolver_job::Model;
+/// A corrective signal drafted by the evolver.
+pub type CorrectiveSignal = entity::corrective_signal::Model;
 /// An audit record.
 pub type AuditEvent = entity::audit_log::Model;
 /// A casbin policy line.

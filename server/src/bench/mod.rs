@@ -1,11 +1,16 @@
 //! `aoi bench`: runs every selected problem of a suite K times with a policy on fresh twins,
-//! evaluates each session, and reports avg@1, avg@K, best@K and their gap by task type.
+//! evaluates each session, and reports avg@1, avg@K, best@K and their gap by task type. With
+//! `--evolve` it then learns from the failed runs (see [`evolve`]) and runs the K runs again with
+//! lessons.
 
+mod evolve;
+#[cfg(test)]
+mod evolve_tests;
 mod report;
 
 use crate::policies::PolicyArgs;
 use aoi_agent::{AutoGate, SessionConfig, ToolRegistry, run_session};
-use aoi_core::TaskType;
+use aoi_core::{Policy, TaskSpec, TaskType, Trajectory};
 use aoi_plugin_sdk::Toolset;
 use aoi_twin::env::TwinEnv;
 use aoi_twin::suite::{Problem, Suite};
@@ -45,6 +50,11 @@ pub struct BenchArgs {
     /// No progress bar (for logs).
     #[arg(long)]
     pub quiet: bool,
+    /// After the K runs, mine the failed ones, draft corrective signals with the built-in
+    /// teacher on the twin, auto-approve the verified ones, and run the K runs again with their
+    /// lessons; reports avg@K and best@K - avg@K before and after.
+    #[arg(long)]
+    pub evolve: bool,
 }
 
 /// One session's result, as the JSON reports it.
@@ -64,6 +74,13 @@ pub struct RunResult {
     /// Time inside the twin's tools and inside the policy, in microseconds.
     pub tool_us: u64,
     pub policy_us: u64,
+    /// Lessons the session's Observer was given (`--evolve`'s second round).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lessons: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,63 +97,68 @@ pub fn run_seed(base: u64, r: u32) -> u64 {
     base.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(u64::from(r) * 7919 + 1)
 }
 
+/// Builds a fresh policy for one session.
+pub type PolicyFactory = Arc<dyn Fn() -> Result<Box<dyn Policy>> + Send + Sync>;
+
+/// The lessons a session of a problem gets, given its task (none outside `--evolve`).
+pub type LessonSource = Arc<dyn Fn(&str, &TaskSpec) -> Vec<String> + Send + Sync>;
+
+/// One session's result with its trajectory, for the evolver.
+pub struct SessionRun {
+    pub result: RunResult,
+    pub trajectory: Trajectory,
+}
+
+/// The sessions of one round: each task's runs, and the trajectories of the failed runs as
+/// `(task index, run seed, trajectory)`.
+pub struct Round {
+    pub tasks: Vec<TaskResult>,
+    pub failed: Vec<(usize, u64, Trajectory)>,
+}
+
 pub async fn run(args: BenchArgs) -> Result<()> {
     args.policy.validate()?;
+    let policy_args = args.policy.clone();
+    let factory: PolicyFactory = Arc::new(move || policy_args.build());
+    run_with(&args, factory).await.map(|_| ())
+}
+
+/// `aoi bench` with the policy from `factory` (tests pass their own).
+pub async fn run_with(args: &BenchArgs, factory: PolicyFactory) -> Result<report::Report> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
     let suite = Arc::new(Suite::resolve(&args.suite).map_err(|e| anyhow::anyhow!("{e}"))?);
     let problems = select(&suite, args.tasks.as_deref())?;
-    let total = problems.len() as u64 * u64::from(args.runs);
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} sessions {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
         .max(1);
-    let started = Instant::now();
-    let mut results: Vec<TaskResult> = problems
-        .iter()
-        .map(|p| TaskResult {
-            id: p.id.clone(),
-            task_type: p.task_type,
-            app: p.app.clone(),
-            fault: p.fault.clone(),
-            runs: Vec::new(),
-        })
-        .collect();
-    let mut slots: Vec<Vec<Option<RunResult>>> = problems.iter().map(|_| vec![None; args.runs as usize]).collect();
-    let work: Vec<(usize, u32)> = (0..problems.len()).flat_map(|i| (0..args.runs).map(move |r| (i, r))).collect();
-    let mut pending = work.into_iter();
-    let mut set = JoinSet::new();
     let config = SessionConfig {
         max_steps: args.max_steps,
         ..SessionConfig::default()
     };
-    loop {
-        while set.len() < jobs {
-            let Some((i, r)) = pending.next() else { break };
-            let suite = suite.clone();
-            let problem = problems[i].clone();
-            let policy_args = args.policy.clone();
-            let seed = run_seed(args.seed, r);
-            let config = config.clone();
-            set.spawn(async move { (i, r, one_session(&suite, problem, &policy_args, seed, &config).await) });
-        }
-        let Some(joined) = set.join_next().await else { break };
-        let (i, r, result) = joined.context("a session task panicked")?;
-        slots[i][r as usize] = Some(result?);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let started = Instant::now();
+    let no_lessons: LessonSource = Arc::new(|_, _| Vec::new());
+    let round = RoundSpec {
+        suite: suite.clone(),
+        problems: &problems,
+        runs: args.runs,
+        base_seed: args.seed,
+        jobs,
+        config: &config,
+        factory: &factory,
+        quiet: args.quiet,
+    };
+    let before = round.run("sessions", &no_lessons, args.evolve).await?;
+    let evolved = if args.evolve {
+        Some(evolve::evolve(&round, &before).await?)
+    } else {
+        None
+    };
     let wall = started.elapsed();
-    for (task, runs) in results.iter_mut().zip(slots) {
-        task.runs = runs.into_iter().flatten().collect();
-    }
-    let report = report::Report::new(&suite.name, &args.policy.policy, args.runs, args.seed, results, wall);
+    let mut report = report::Report::new(&suite.name, &args.policy.policy, args.runs, args.seed, before.tasks, wall);
+    report.evolve = evolved;
     println!("{}", report.table());
     if let Some(path) = &args.out {
         let json = serde_json::to_string_pretty(&report.json())?;
@@ -145,7 +167,79 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         println!("results written to {}", path.display());
     }
-    Ok(())
+    Ok(report)
+}
+
+/// What one round of sessions runs: every problem K times, run `r` at [`run_seed`].
+pub struct RoundSpec<'a> {
+    pub suite: Arc<Suite>,
+    pub problems: &'a [Problem],
+    pub runs: u32,
+    pub base_seed: u64,
+    pub jobs: usize,
+    pub config: &'a SessionConfig,
+    pub factory: &'a PolicyFactory,
+    pub quiet: bool,
+}
+
+impl RoundSpec<'_> {
+    /// Runs the round, `jobs` sessions at once; keeps failed trajectories when `keep_failed`.
+    pub async fn run(&self, label: &str, lessons: &LessonSource, keep_failed: bool) -> Result<Round> {
+        let bar = progress(self.quiet, self.problems.len() as u64 * u64::from(self.runs), label);
+        let mut tasks: Vec<TaskResult> = self
+            .problems
+            .iter()
+            .map(|p| TaskResult {
+                id: p.id.clone(),
+                task_type: p.task_type,
+                app: p.app.clone(),
+                fault: p.fault.clone(),
+                runs: Vec::new(),
+            })
+            .collect();
+        let mut slots: Vec<Vec<Option<RunResult>>> = self.problems.iter().map(|_| vec![None; self.runs as usize]).collect();
+        let mut failed = Vec::new();
+        let runs = self.runs;
+        let work: Vec<(usize, u32)> = (0..self.problems.len()).flat_map(|i| (0..runs).map(move |r| (i, r))).collect();
+        let mut pending = work.into_iter();
+        let mut set = JoinSet::new();
+        loop {
+            while set.len() < self.jobs {
+                let Some((i, r)) = pending.next() else { break };
+                let suite = self.suite.clone();
+                let problem = self.problems[i].clone();
+                let factory = self.factory.clone();
+                let seed = run_seed(self.base_seed, r);
+                let config = self.config.clone();
+                let lessons = lessons.clone();
+                set.spawn(async move { (i, r, one_session(&suite, problem, &factory, seed, &config, &lessons).await) });
+            }
+            let Some(joined) = set.join_next().await else { break };
+            let (i, r, run) = joined.context("a session task panicked")?;
+            let run = run?;
+            if keep_failed && !run.result.success {
+                failed.push((i, run.result.seed, run.trajectory));
+            }
+            slots[i][r as usize] = Some(run.result);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        for (task, runs) in tasks.iter_mut().zip(slots) {
+            task.runs = runs.into_iter().flatten().collect();
+        }
+        failed.sort_by_key(|(i, seed, _)| (*i, *seed));
+        Ok(Round { tasks, failed })
+    }
+}
+
+/// A progress bar for `total` steps (hidden when `quiet`).
+pub fn progress(quiet: bool, total: u64, label: &str) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {label} {{msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 fn select(suite: &Suite, glob: Option<&str>) -> Result<Vec<Problem>> {
@@ -164,32 +258,37 @@ fn select(suite: &Suite, glob: Option<&str>) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 
-/// Runs and evaluates one session on a fresh twin.
+/// Runs and evaluates one session on a fresh twin, with the lessons `lessons` gives its task.
 pub async fn one_session(
     suite: &Suite,
     problem: Problem,
-    policy_args: &PolicyArgs,
+    factory: &PolicyFactory,
     seed: u64,
     config: &SessionConfig,
-) -> Result<RunResult> {
+    lessons: &LessonSource,
+) -> Result<SessionRun> {
     let started = Instant::now();
     let env = Arc::new(TwinEnv::from_problem(suite, problem.clone(), seed).map_err(|e| anyhow::anyhow!("{}: {e}", problem.id))?);
     let registry = ToolRegistry::new(vec![env.clone() as Arc<dyn Toolset>]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut policy = policy_args.build()?;
+    let mut policy = factory()?;
     let task = env.task();
+    let config = SessionConfig {
+        lessons: lessons(&problem.id, &task),
+        ..config.clone()
+    };
     let mut trajectory = run_session(
         format!("bench-{}-{seed}", problem.id),
         policy.as_mut(),
         &registry,
         &AutoGate,
         task,
-        config,
+        &config,
     )
     .await;
     trajectory.problem_id = Some(problem.id.clone());
     let verdict = env.evaluate(trajectory.submission.as_ref());
     let steps = trajectory.actions;
-    Ok(RunResult {
+    let result = RunResult {
         success: verdict.success,
         steps,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -202,5 +301,7 @@ pub async fn one_session(
         overhead_us_per_step: trajectory.overhead_us() as f64 / f64::from(trajectory.steps.len().max(1) as u32),
         tool_us: trajectory.tool_us,
         policy_us: trajectory.policy_us,
-    })
+        lessons: config.lessons.len(),
+    };
+    Ok(SessionRun { result, trajectory })
 }

@@ -1,6 +1,7 @@
 //! The bench's table and JSON.
 
 use super::TaskResult;
+use super::evolve::{Evolution, LESSONS_K};
 use aoi_core::TaskType;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -74,6 +75,8 @@ pub struct Report {
     pub seed: u64,
     pub tasks: Vec<TaskResult>,
     pub wall: Duration,
+    /// What `--evolve` learnt and the rounds it ran with lessons.
+    pub evolve: Option<Evolution>,
 }
 
 impl Report {
@@ -85,6 +88,7 @@ impl Report {
             seed,
             tasks,
             wall,
+            evolve: None,
         }
     }
 
@@ -151,7 +155,87 @@ impl Report {
         if !failed.is_empty() {
             let _ = writeln!(out, "tasks with failed runs: {}", failed.join(", "));
         }
+        if let Some(e) = &self.evolve {
+            out.push_str(&self.evolve_table(e));
+        }
         out
+    }
+
+    fn evolve_table(&self, e: &Evolution) -> String {
+        let k = self.runs;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "evolve: {} signals drafted from failed runs, {} verified on the twin and auto-approved, {} lessons (one per problem), up to {LESSONS_K} per session",
+            e.signals.len(),
+            e.verified(),
+            e.lessons
+        );
+        if !e.errors.is_empty() {
+            let _ = writeln!(out, "evolve: {} failed runs gave no signal: {}", e.errors.len(), e.errors.join("; "));
+        }
+        let _ = writeln!(
+            out,
+            "{:<34} {:>5} {:>7} {:>8} {:>12} {:>10}",
+            "round",
+            "tasks",
+            format!("avg@{k}"),
+            format!("best@{k}"),
+            format!("best-avg@{k}"),
+            format!("avg@{k} +/-")
+        );
+        let before = self.overall();
+        let rows = [
+            ("before", before),
+            ("after (lessons)", Rates::of(e.after.iter())),
+            ("after (other problems' lessons)", Rates::of(e.after_other_problems.iter())),
+        ];
+        for (name, r) in rows {
+            let _ = writeln!(
+                out,
+                "{:<34} {:>5} {:>7.3} {:>8.3} {:>12.3} {:>+10.3}",
+                name,
+                r.tasks,
+                r.avg_at_k,
+                r.best_at_k,
+                r.gap,
+                r.avg_at_k - before.avg_at_k
+            );
+        }
+        out
+    }
+
+    fn evolve_json(&self, e: &Evolution) -> Value {
+        let before = self.overall();
+        let after = Rates::of(e.after.iter());
+        let other = Rates::of(e.after_other_problems.iter());
+        let round = |tasks: &[TaskResult]| {
+            let mut by_type = serde_json::Map::new();
+            for t in TaskType::ALL {
+                by_type.insert(t.as_str().to_string(), Rates::of(tasks.iter().filter(|x| x.task_type == t)).json());
+            }
+            let mut v = Rates::of(tasks.iter()).json();
+            if let Some(map) = v.as_object_mut() {
+                map.insert("by_task_type".to_string(), Value::Object(by_type));
+            }
+            v
+        };
+        json!({
+            "signals": e.signals.len(),
+            "verified": e.verified(),
+            "auto_approved": e.signals.iter().filter(|s| s.auto_approved).count(),
+            "lessons": e.lessons,
+            "lessons_per_session": LESSONS_K,
+            "errors": e.errors,
+            "before": round(&self.tasks),
+            "after": round(&e.after),
+            "after_other_problems": round(&e.after_other_problems),
+            "avg_at_k_gain": round4(after.avg_at_k - before.avg_at_k),
+            "avg_at_k_gain_other_problems": round4(other.avg_at_k - before.avg_at_k),
+            "signal_list": e.signals,
+            "after_tasks": e.after,
+            "after_other_problems_tasks": e.after_other_problems,
+        })
     }
 
     pub fn json(&self) -> Value {
@@ -159,7 +243,7 @@ impl Report {
         for t in TaskType::ALL {
             by_type.insert(t.as_str().to_string(), self.by_type(t).json());
         }
-        json!({
+        let mut out = json!({
             "suite": self.suite,
             "policy": self.policy,
             "runs": self.runs,
@@ -171,7 +255,11 @@ impl Report {
                 "overall": self.overall().json(),
                 "by_task_type": by_type,
             }
-        })
+        });
+        if let (Some(e), Some(map)) = (&self.evolve, out.as_object_mut()) {
+            map.insert("evolve".to_string(), self.evolve_json(e));
+        }
+        out
     }
 }
 
@@ -194,6 +282,7 @@ mod tests {
             overhead_us_per_step: 1.0,
             tool_us: 0,
             policy_us: 0,
+            lessons: 0,
         }
     }
 

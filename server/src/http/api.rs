@@ -359,6 +359,60 @@ pub const ROUTES: &[RouteDoc] = &[
         || put(super::models_api::set_policy)
     ),
     route!(
+        "GET",
+        "/api/v1/signals",
+        "List the tenant's corrective signals (status), newest first",
+        true,
+        Some(P::ReviewSignals),
+        false,
+        || get(super::signals_api::list_signals)
+    ),
+    route!(
+        "GET",
+        "/api/v1/signals/{id}",
+        "One corrective signal beside the failed session's trajectory",
+        true,
+        Some(P::ReviewSignals),
+        false,
+        || get(super::signals_api::get_signal)
+    ),
+    route!(
+        "POST",
+        "/api/v1/signals/{id}/approve",
+        "Approve a pending signal as drafted",
+        true,
+        Some(P::ReviewSignals),
+        false,
+        || post(super::signals_api::approve_signal)
+    ),
+    route!(
+        "POST",
+        "/api/v1/signals/{id}/edit",
+        "Edit a pending signal's plan (lesson, rationale), then approve it",
+        true,
+        Some(P::ReviewSignals),
+        true,
+        || post(super::signals_api::edit_signal)
+    ),
+    route!(
+        "POST",
+        "/api/v1/signals/{id}/reject",
+        "Reject a pending signal with a reason",
+        true,
+        Some(P::ReviewSignals),
+        true,
+        || post(super::signals_api::reject_signal)
+    ),
+    route!(
+        "POST",
+        "/api/v1/sessions/{id}/verdict",
+        "Mark a finished session right or wrong (with a category)",
+        true,
+        Some(P::WriteIncidents),
+        true,
+        || post(super::signals_api::session_verdict)
+    ),
+    route!(
         "POST",
         "/v1/chat/completions",
         "OpenAI-compatible chat completion over the inference pool (SSE with \"stream\": true)",

@@ -10,6 +10,7 @@ pub mod models_api;
 pub mod openai;
 pub mod openapi;
 pub mod sessions;
+pub mod signals_api;
 
 use aoi_platform::Platform;
 use axum::Router;

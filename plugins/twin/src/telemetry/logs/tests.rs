@@ -189,31 +189,3 @@ fn wrong_binary_prints_the_other_programs_start_up() {
         "{text}"
     );
 }
-
-#[test]
-#[ignore]
-fn dump() {
-    let c = geo_crashing(
-        5,
-        CallProblem::AuthFailed {
-            user: "admin".into(),
-            db: "admin".into(),
-        },
-        2,
-    );
-    for s in ["frontend", "search", "geo", "mongodb-geo", "profile"] {
-        println!(
-            "===== {s}\n{}",
-            service_logs(&c, NS, s).unwrap_or_else(|e| e)
-        );
-    }
-    let e = crate::telemetry::export_traces(&c, NS, 5).unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "{}",
-        crate::telemetry::render_csv_table(&e.files[0].1)
-            .lines()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-}
