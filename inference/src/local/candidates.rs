@@ -384,10 +384,11 @@ pub fn answers(task: &TaskSpec, kb: &Findings) -> Vec<Candidate> {
     let ev = evidence(kb);
     let fault = diagnose::classify(kb);
     let kinds: BTreeSet<&'static str> = ev.values().flatten().copied().collect();
+    // The command is the submission as lessons quote it (`submit(...)`).
     let answer = |submission: Submission, features: Vec<String>| Candidate {
+        command: submission.to_call_string(),
         action: Action::Submit(submission),
         features,
-        command: String::new(),
     };
     match task.task_type {
         TaskType::Detection => {

@@ -84,10 +84,26 @@ pub fn quoted_commands(lessons: &[String]) -> Vec<String> {
     out
 }
 
-/// Whether a lesson quotes this candidate's command.
+/// A command with Deployment pod names (`geo-5d8c9b7f4d-x2x7q`) cut to their Deployment
+/// (`geo`), so a lesson drafted on one twin seed matches the same command on another.
+fn without_pod_hashes(command: &str) -> String {
+    static POD: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b([a-z0-9]+(?:-[a-z0-9]+)*?)-[a-z0-9]{8,10}-[a-z0-9]{5}\b").ok()
+    });
+    match POD.as_ref() {
+        Some(pod) => pod.replace_all(command.trim(), "$1").into_owned(),
+        None => command.trim().to_string(),
+    }
+}
+
+/// Whether a lesson quotes this candidate's command (pod names compared by Deployment).
 fn lesson_match(quoted: &[String], command: &str) -> bool {
-    let command = command.trim();
-    !command.is_empty() && quoted.iter().any(|q| q == command || q.contains(command))
+    let command = without_pod_hashes(command);
+    !command.is_empty()
+        && quoted.iter().any(|q| {
+            let q = without_pod_hashes(q);
+            q == command || q.contains(&command)
+        })
 }
 
 /// The learned local policy.

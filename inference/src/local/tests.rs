@@ -240,3 +240,27 @@ fn the_policy_submits_when_out_of_actions() {
     let next = observe(&mut p, &view(TaskType::Localization, 3, vec![]));
     assert!(matches!(next, NextAction::Submit { .. }), "{next:?}");
 }
+
+#[test]
+fn lessons_match_pods_by_deployment_and_submissions_by_answer() {
+    let quoted = quoted_commands(&[
+        "Diagnose with `kubectl describe pod user-service-d8qzgwn9hp-g9mtp -n sn`. Then submit `submit(\"Yes\")`."
+            .to_string(),
+    ]);
+    assert!(super::lesson_match(
+        &quoted,
+        "kubectl describe pod user-service-5f7c9d8b4a-x2x7q -n sn"
+    ));
+    assert!(!super::lesson_match(
+        &quoted,
+        "kubectl describe pod text-service-5f7c9d8b4a-x2x7q -n sn"
+    ));
+    assert!(super::lesson_match(
+        &quoted,
+        &aoi_core::Submission::Detection { anomaly: true }.to_call_string()
+    ));
+    assert!(!super::lesson_match(
+        &quoted,
+        &aoi_core::Submission::Detection { anomaly: false }.to_call_string()
+    ));
+}
