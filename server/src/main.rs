@@ -1,7 +1,7 @@
 //! `aoi`: one binary, several roles. `aoi bench` runs a task suite with a policy and reports
 //! avg@k / best@k; `aoi run` prints one session as a transcript; `aoi serve` runs the control
-//! plane; `aoi worker` runs agent workers alone; `aoi migrate` and `aoi admin` manage the
-//! database directly.
+//! plane; `aoi worker agent|evolver` runs agent or evolver workers alone; `aoi train` trains the
+//! local policy; `aoi migrate` and `aoi admin` manage the database directly.
 
 mod admin_cmd;
 mod bench;
@@ -32,9 +32,10 @@ enum Command {
     Run(RunArgs),
     /// Train the local policy with GRPO on the twin; print held-out avg@1 before and after.
     Train(train::TrainArgs),
-    /// Run the control plane (REST API, in-process workers) on 127.0.0.1:8080 by default.
+    /// Run the control plane (REST API, in-process agent and evolver workers) on
+    /// 127.0.0.1:8080 by default.
     Serve(serve::ServeArgs),
-    /// Run workers alone.
+    /// Run workers alone: `agent` (sessions) or `evolver` (corrective signals).
     Worker(worker_cmd::WorkerArgs),
     /// Apply pending database migrations.
     Migrate(serve::ConfigArgs),
