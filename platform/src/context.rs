@@ -30,6 +30,9 @@ pub struct Platform {
     pub api_keys: Arc<CachedApiKeys>,
     /// Per-tenant figures of the OpenAI-compatible endpoints, for /metrics.
     pub inference_metrics: Arc<crate::inference_metrics::InferenceMetrics>,
+    /// Tenants' inference policies and adapter registries, read at most every
+    /// [`crate::models::CACHE_TTL`].
+    pub model_cache: Arc<crate::models::ModelCache>,
 }
 
 /// Why the platform could not start; the message says what to fix.
@@ -117,6 +120,7 @@ impl Platform {
             audit_sink,
             tenant_ids: Arc::new(TenantIds::default()),
             inference_metrics: Arc::default(),
+            model_cache: Arc::default(),
             api_keys,
             store,
             authorizer: Arc::new(authorizer),

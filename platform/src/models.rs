@@ -15,7 +15,7 @@
 //! here, so the hot path usually does no query (another replica's change shows within the TTL).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aoi_control::authz::Authorized;
@@ -204,7 +204,7 @@ pub async fn register_adapter(
         )
         .await
         .map_err(store_error(format!("adapter {}", input.name)))?;
-    invalidate(tenant);
+    invalidate(platform, tenant);
     let view = AdapterView::new(&slug, row);
     audit::record_write(
         platform,
@@ -265,7 +265,7 @@ pub async fn promote_adapter(
             },
             other => store_error(format!("adapter {name} v{version}"))(other),
         })?;
-    invalidate(tenant);
+    invalidate(platform, tenant);
     let retired: Vec<Value> = done
         .retired
         .iter()
@@ -302,7 +302,7 @@ pub async fn rollback_adapter(
         .rollback_adapter(tenant, name)
         .await
         .map_err(store_error(format!("adapter {name}")))?;
-    invalidate(tenant);
+    invalidate(platform, tenant);
     let restored_details = done.restored.as_ref().map(
         |r| json!({ "version": r.version, "before": AdapterStatus::Retired, "after": r.status }),
     );
@@ -492,6 +492,12 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// `{slug}--{name}--v{n}` split into its parts (the name is a valid adapter name).
+/// Whether `model` has the upstream form of a tenant's adapter version
+/// (`{tenant}--{name}--v{n}`, see [`upstream_name`]).
+pub fn is_upstream_name(model: &str) -> bool {
+    parse_upstream(model).is_some()
+}
+
 fn parse_upstream(requested: &str) -> Option<(&str, &str, i32)> {
     let (rest, digits) = requested.rsplit_once("--v")?;
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
@@ -569,19 +575,27 @@ pub(crate) struct Snapshot {
     adapters: Vec<ModelAdapter>,
 }
 
-/// The snapshots of this process, by tenant (tenant ids are random UUIDs, so platforms over
-/// different databases in one process do not collide).
-fn cache() -> &'static Mutex<HashMap<TenantId, Arc<Snapshot>>> {
-    static CACHE: OnceLock<Mutex<HashMap<TenantId, Arc<Snapshot>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// The tenants' snapshots of one platform ([`Platform::model_cache`]).
+#[derive(Default)]
+pub struct ModelCache {
+    snapshots: Mutex<HashMap<TenantId, Arc<Snapshot>>>,
+}
+
+impl std::fmt::Debug for ModelCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelCache").finish_non_exhaustive()
+    }
+}
+
+impl ModelCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Arc<Snapshot>>> {
+        self.snapshots.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Drops the tenant's snapshot (after a change made in this process).
-pub(crate) fn invalidate(tenant: TenantId) {
-    cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&tenant);
+pub(crate) fn invalidate(platform: &Platform, tenant: TenantId) {
+    platform.model_cache.lock().remove(&tenant);
 }
 
 /// The tenant's snapshot, read again when older than [`CACHE_TTL`].
@@ -589,9 +603,9 @@ pub(crate) async fn snapshot(
     platform: &Platform,
     tenant: TenantId,
 ) -> Result<Arc<Snapshot>, ApiError> {
-    let fresh = cache()
+    let fresh = platform
+        .model_cache
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
         .get(&tenant)
         .filter(|s| s.at.elapsed() < CACHE_TTL)
         .cloned();
@@ -614,7 +628,7 @@ pub(crate) async fn snapshot(
         policy,
         adapters,
     });
-    let mut cache = cache().lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = platform.model_cache.lock();
     if cache.len() > 100_000 {
         cache.retain(|_, s| s.at.elapsed() < CACHE_TTL);
     }

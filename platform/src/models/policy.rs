@@ -127,7 +127,7 @@ pub async fn set_inference_policy(
         )
         .await
         .map_err(store_error(format!("tenant {slug}")))?;
-    invalidate(tenant);
+    invalidate(platform, tenant);
     let view = policy_view(platform, slug.as_str(), Some(&row));
     audit::record_write(
         platform,

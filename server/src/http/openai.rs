@@ -173,15 +173,6 @@ fn pool(platform: &Platform) -> Option<&Arc<Pool>> {
     platform.inference.as_ref()
 }
 
-/// Whether `id` is an upstream adapter name of some tenant (`{slug}--{name}--v{n}`): such
-/// names are never listed; each tenant sees its own adapters by name.
-fn is_upstream_adapter(id: &str) -> bool {
-    let mut parts = id.rsplitn(2, "--v");
-    let version = parts.next().unwrap_or_default();
-    let rest = parts.next().unwrap_or_default();
-    !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) && rest.contains("--")
-}
-
 /// `GET /v1/models`: the base models the pool's healthy backends serve (only `local` ones
 /// unless the tenant's policy allows external backends), then the tenant's adapters that have
 /// an active or canary version, in the OpenAI list shape. Other tenants' adapters never appear.
@@ -199,7 +190,7 @@ pub async fn models(State(platform): State<Platform>, auth: Auth) -> HttpResult<
             continue;
         }
         for model in backend.models {
-            if !seen.contains(&model) && !is_upstream_adapter(&model) {
+            if !seen.contains(&model) && !models::is_upstream_name(&model) {
                 data.push(json!({
                     "id": model,
                     "object": "model",
