@@ -17,13 +17,17 @@
 #      SEARCH_START until achieved < 97% of target, p99 > MAX_P99_MS or any error;
 #   5. STREAMS concurrent streams through (b), then (c), against a second fake-vllm that streams
 #      slowly (STREAM_WORDS words at STREAM_TPS tokens/s) so all are open at once, with the peak
-#      resident memory of the process in front.
+#      resident memory of the process in front; once per protocol in STREAM_PROTOCOLS: `http2`
+#      sends them over HTTP/2 prior knowledge, STREAMS_PER_CONN per connection (the process in
+#      front then holds one upstream socket per stream and few client sockets), `http1` over one
+#      connection each (two sockets per stream in front: capped to fit the open-files limit).
 # Prints a markdown table (p50/p99, and what the pool and aoi serve add to the direct figures,
 # per percentile) and writes every JSON result to the folder it prints (RESULTS to choose it).
 #
 # Settings (environment): DURATION (s, default 20), RATES ("1000 5000"), CONNECTIONS (512),
 # MAX_P99_MS (100), SEARCH_START (1000), SEARCH_FACTOR (1.5), SEARCH_MAX (100000),
-# SEARCH_DURATION (s, default DURATION), STREAMS (10000), STREAM_WORDS (30), STREAM_TPS (0.5),
+# SEARCH_DURATION (s, default DURATION), STREAMS (10000), STREAM_PROTOCOLS ("http2 http1"),
+# STREAMS_PER_CONN (100), STREAM_WORDS (30), STREAM_TPS (0.5),
 # OPEN_CONCURRENCY (64: streams connecting at once, under the servers' listen backlogs),
 # PORT_BASE (18400: uses PORT_BASE+1..+6), LOADGEN_THREADS (unset: one per core), SKIP_BUILD=1.
 set -euo pipefail
@@ -37,6 +41,8 @@ SEARCH_FACTOR=${SEARCH_FACTOR:-1.5}
 SEARCH_MAX=${SEARCH_MAX:-100000}
 SEARCH_DURATION=${SEARCH_DURATION:-$DURATION}
 STREAMS=${STREAMS:-10000}
+STREAM_PROTOCOLS=${STREAM_PROTOCOLS:-http2 http1}
+STREAMS_PER_CONN=${STREAMS_PER_CONN:-100}
 STREAM_WORDS=${STREAM_WORDS:-30}
 STREAM_TPS=${STREAM_TPS:-0.5}
 OPEN_CONCURRENCY=${OPEN_CONCURRENCY:-64}
@@ -70,15 +76,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Every stream holds a socket on each side of the process in front of the fake.
+# Over HTTP/1.1 every stream holds a socket on each side of the process in front of the fake;
+# over HTTP/2 one upstream socket per stream and one client socket per STREAMS_PER_CONN.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOFILE=$(ulimit -n)
-if [[ "$NOFILE" != unlimited ]] && ((2 * STREAMS + 200 > NOFILE)); then
-  fitting=$(((NOFILE - 200) / 2))
-  echo "bench-inference: open files limit $NOFILE is too low for $STREAMS streams" \
-    "(2 sockets each in the process in front); using $fitting" >&2
-  STREAMS=$fitting
+STREAMS_http1=$STREAMS
+STREAMS_http2=$STREAMS
+if [[ "$NOFILE" != unlimited ]]; then
+  if ((2 * STREAMS + 200 > NOFILE)); then
+    STREAMS_http1=$(((NOFILE - 200) / 2))
+    [[ " $STREAM_PROTOCOLS " == *" http1 "* ]] &&
+      echo "bench-inference: open files limit $NOFILE is too low for $STREAMS HTTP/1.1 streams" \
+        "(2 sockets each in the process in front); using $STREAMS_http1 for http1" >&2
+  fi
+  if ((STREAMS + STREAMS / STREAMS_PER_CONN + 201 > NOFILE)); then
+    STREAMS_http2=$(((NOFILE - 201) * STREAMS_PER_CONN / (STREAMS_PER_CONN + 1)))
+    echo "bench-inference: open files limit $NOFILE is too low for $STREAMS HTTP/2 streams;" \
+      "using $STREAMS_http2" >&2
+  fi
 fi
+for protocol in $STREAM_PROTOCOLS; do
+  [[ "$protocol" == http1 || "$protocol" == http2 ]] ||
+    die "STREAM_PROTOCOLS: unknown protocol \`$protocol\` (use http1 and/or http2)"
+done
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "bench-inference: building release binaries in $CARGO_TARGET_DIR" >&2
@@ -220,26 +240,36 @@ start slow-fake-vllm "$SLOW_FAKE_PORT" /health "$BIN/fake-vllm" --port "$SLOW_FA
   --tokens-per-sec "$STREAM_TPS" --replies "$RESULTS/slow-replies.json"
 STREAM_TIMEOUT=$(awk -v w="$STREAM_WORDS" -v t="$STREAM_TPS" 'BEGIN { printf "%d", w / t * 3 + 120 }')
 
-start slow-pool-front "$SLOW_FRONT_PORT" /health "$BIN/aoi-pool-front" \
-  --listen "127.0.0.1:$SLOW_FRONT_PORT" --backend "http://127.0.0.1:$SLOW_FAKE_PORT"
-SLOW_FRONT_PID=$STARTED_PID
-echo "bench-inference: $STREAMS streams through aoi-pool-front" >&2
-"${LOADGEN[@]}" streams --url "http://127.0.0.1:$SLOW_FRONT_PORT/v1/chat/completions" \
-  --count "$STREAMS" --open-concurrency "$OPEN_CONCURRENCY" --timeout "$STREAM_TIMEOUT" \
-  --rss-pid "$SLOW_FRONT_PID" \
-  --body-file "$RESULTS/body.json" >"$RESULTS/streams-pool.json" ||
-  die "aoi-loadgen streams against aoi-pool-front failed"
-stop "$SLOW_FRONT_PID"
+# streams TARGET PROTOCOL URL PID [HEADER]: STREAMS_<protocol> streams, to streams-TARGET-PROTOCOL.json.
+streams() {
+  local target=$1 protocol=$2 url=$3 pid=$4 count extra=()
+  count=STREAMS_$protocol
+  if [[ "$protocol" == http2 ]]; then extra+=(--http2 --streams-per-conn "$STREAMS_PER_CONN"); fi
+  if [[ -n "${5:-}" ]]; then extra+=(--header "$5"); fi
+  echo "bench-inference: ${!count} streams through $target over $protocol" >&2
+  "${LOADGEN[@]}" streams --url "$url" --count "${!count}" \
+    --open-concurrency "$OPEN_CONCURRENCY" --timeout "$STREAM_TIMEOUT" --rss-pid "$pid" \
+    --body-file "$RESULTS/body.json" "${extra[@]}" >"$RESULTS/streams-$target-$protocol.json" ||
+    die "aoi-loadgen streams against $target over $protocol failed"
+  jq -r '"bench-inference: completed \(.completed)/\(.count), errors \(.errors), open at once \(.open_peak), connections \(.connections)"' \
+    "$RESULTS/streams-$target-$protocol.json" >&2
+}
 
-start_aoi slow-aoi "$SLOW_AOI_PORT" "$SLOW_FAKE_PORT"
-echo "bench-inference: $STREAMS streams through aoi serve" >&2
-"${LOADGEN[@]}" streams --url "http://127.0.0.1:$SLOW_AOI_PORT/v1/chat/completions" \
-  --count "$STREAMS" --open-concurrency "$OPEN_CONCURRENCY" --timeout "$STREAM_TIMEOUT" \
-  --rss-pid "$AOI_PID" \
-  --header "authorization: Bearer $AOI_KEY" \
-  --body-file "$RESULTS/body.json" >"$RESULTS/streams-aoi.json" ||
-  die "aoi-loadgen streams against aoi serve failed"
-stop "$AOI_PID"
+# A fresh process in front for each run, so its peak memory is that run's.
+for protocol in $STREAM_PROTOCOLS; do
+  start slow-pool-front-$protocol "$SLOW_FRONT_PORT" /health "$BIN/aoi-pool-front" \
+    --listen "127.0.0.1:$SLOW_FRONT_PORT" --backend "http://127.0.0.1:$SLOW_FAKE_PORT"
+  SLOW_FRONT_PID=$STARTED_PID
+  streams pool "$protocol" "http://127.0.0.1:$SLOW_FRONT_PORT/v1/chat/completions" "$SLOW_FRONT_PID"
+  stop "$SLOW_FRONT_PID"
+done
+
+for protocol in $STREAM_PROTOCOLS; do
+  start_aoi slow-aoi-$protocol "$SLOW_AOI_PORT" "$SLOW_FAKE_PORT"
+  streams aoi "$protocol" "http://127.0.0.1:$SLOW_AOI_PORT/v1/chat/completions" "$AOI_PID" \
+    "authorization: Bearer $AOI_KEY"
+  stop "$AOI_PID"
+done
 
 # --- report ----------------------------------------------------------------------------------
 echo
@@ -268,13 +298,16 @@ done
 echo
 echo "Concurrent streams ($STREAM_WORDS words at $STREAM_TPS tokens/s each):"
 echo
-echo "| target | streams | completed | errors | most open at once | TTFB p50 ms | TTFB p99 ms | RSS before MiB | peak RSS MiB | RSS at most open MiB |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| target | protocol | streams | connections | completed | errors | most open at once | TTFB p50 ms | TTFB p99 ms | RSS before MiB | peak RSS MiB | RSS at most open MiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for target in pool aoi; do
-  jq -r --arg name "$([[ $target == pool ]] && echo aoi-pool-front || echo 'aoi serve')" '
-    def mib: if . == null then "-" else ((. / 1024 * 10 | round) / 10 | tostring) end;
-    "| \($name) | \(.count) | \(.completed) | \(.errors) | \(.open_peak) | \(.ttfb_p50_ms) | \(.ttfb_p99_ms) | \(.rss.start_kib | mib) | \(.rss.peak_sampled_kib | mib) | \(.rss.at_most_open_kib | mib) |"' \
-    "$RESULTS/streams-$target.json"
+  for protocol in $STREAM_PROTOCOLS; do
+    jq -r --arg name "$([[ $target == pool ]] && echo aoi-pool-front || echo 'aoi serve')" \
+      --arg protocol "$([[ $protocol == http2 ]] && echo "HTTP/2 (h2c), $STREAMS_PER_CONN per connection" || echo 'HTTP/1.1')" '
+      def mib: if . == null then "-" else ((. / 1024 * 10 | round) / 10 | tostring) end;
+      "| \($name) | \($protocol) | \(.count) | \(.connections) | \(.completed) | \(.errors) | \(.open_peak) | \(.ttfb_p50_ms) | \(.ttfb_p99_ms) | \(.rss.start_kib | mib) | \(.rss.peak_sampled_kib | mib) | \(.rss.at_most_open_kib | mib) |"' \
+      "$RESULTS/streams-$target-$protocol.json"
+  done
 done
 echo
 echo "JSON results: $RESULTS"

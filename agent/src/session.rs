@@ -43,7 +43,11 @@ impl StepHook {
 
 impl fmt::Debug for StepHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "StepHook(set)" } else { "StepHook(none)" })
+        f.write_str(if self.0.is_some() {
+            "StepHook(set)"
+        } else {
+            "StepHook(none)"
+        })
     }
 }
 
@@ -187,6 +191,7 @@ impl Run<'_> {
             let next = decision.next_action.clone();
             let mut step = self.step(Role::Observer, "plan", reply.usage, latency);
             step.decision = Some(decision);
+            step.exchange = reply.exchange;
             let round = match next {
                 NextAction::Submit { submission } => {
                     step.action = "submit".to_string();
@@ -252,6 +257,7 @@ impl Run<'_> {
             let call = reply.value;
             let mut step = self.step(Role::Probe, &call.tool, reply.usage, latency);
             step.tool_call = Some(call.clone());
+            step.exchange = reply.exchange;
             self.trajectory.actions += 1;
 
             let key = command_key(&call);
@@ -319,6 +325,7 @@ impl Run<'_> {
         let call = reply.value;
         let mut step = self.step(Role::Executor, &call.tool, reply.usage, latency);
         step.tool_call = Some(call.clone());
+        step.exchange = reply.exchange;
         self.trajectory.actions += 1;
 
         let gate_timer = Instant::now();
@@ -398,6 +405,7 @@ impl Run<'_> {
         let summary = reply.value;
         let mut compress_step = self.step(Role::Compressor, "compress", reply.usage, latency);
         compress_step.compressed_observation = Some(summary.clone());
+        compress_step.exchange = reply.exchange;
         self.trajectory.steps.push(compress_step);
         if let Some(tool) = self.trajectory.steps.get_mut(tool_step as usize) {
             tool.compressed_observation = Some(summary.clone());

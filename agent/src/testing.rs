@@ -2,8 +2,8 @@
 //! replays a script. Used by this crate's tests and by callers' tests; not for production.
 
 use aoi_core::{
-    Access, CompressInput, NextAction, ObserverDecision, ObserverView, Policy, PolicyError, Reply,
-    RoleRequest, Submission, ToolCall, ToolOutput, Usage,
+    Access, ChatMessage, CompressInput, ModelExchange, NextAction, ObserverDecision, ObserverView,
+    Policy, PolicyError, Reply, RoleRequest, Submission, ToolCall, ToolOutput, Usage,
 };
 use aoi_plugin_sdk::{Classifier, ToolManifest, Toolset};
 use async_trait::async_trait;
@@ -115,6 +115,10 @@ pub struct ScriptedPolicy {
     pub views: Vec<ObserverView>,
     pub role_requests: Vec<RoleRequest>,
     pub compress_inputs: Vec<CompressInput>,
+    /// Attach [`scripted_exchange`] to every reply (off by default).
+    pub record_exchanges: bool,
+    /// Replies given so far, all roles together (numbers the exchanges).
+    pub replies: u32,
 }
 
 /// What each scripted reply reports as its cost.
@@ -141,6 +145,40 @@ impl ScriptedPolicy {
     pub fn with_execute_calls(mut self, calls: Vec<ToolCall>) -> Self {
         self.execute_calls = calls.into();
         self
+    }
+
+    /// Every reply carries [`scripted_exchange`] for its role and number.
+    pub fn with_exchanges(mut self) -> Self {
+        self.record_exchanges = true;
+        self
+    }
+
+    fn reply<T>(
+        &mut self,
+        value: Option<T>,
+        role: &str,
+        what: &str,
+    ) -> Result<Reply<T>, PolicyError> {
+        let mut reply = scripted(value, what)?;
+        if self.record_exchanges {
+            reply = reply.with_exchange(scripted_exchange(role, self.replies));
+        }
+        self.replies += 1;
+        Ok(reply)
+    }
+}
+
+/// The exchange a [`ScriptedPolicy`] with exchanges attaches to its reply number `n` (counted
+/// from 0 over all roles) for `role` (`observer`, `probe`, `executor`, `compressor`).
+pub fn scripted_exchange(role: &str, n: u32) -> ModelExchange {
+    ModelExchange {
+        prompt: vec![
+            ChatMessage::system(format!("you are the {role}")),
+            ChatMessage::user(format!("request {n}")),
+        ],
+        completion: format!("{role} reply {n}"),
+        logprobs: Some(vec![-0.5, -0.25]),
+        temperature: Some(0.7),
     }
 }
 
@@ -178,6 +216,7 @@ fn scripted<T>(value: Option<T>, what: &str) -> Result<Reply<T>, PolicyError> {
         .map(|value| Reply {
             value,
             usage: SCRIPTED_USAGE,
+            exchange: None,
         })
         .ok_or_else(|| PolicyError::Other(format!("script has no more {what}")))
 }
@@ -193,22 +232,25 @@ impl Policy for ScriptedPolicy {
         view: &ObserverView,
     ) -> Result<Reply<ObserverDecision>, PolicyError> {
         self.views.push(view.clone());
-        scripted(self.decisions.pop_front(), "observer decisions")
+        let next = self.decisions.pop_front();
+        self.reply(next, "observer", "observer decisions")
     }
 
     async fn probe(&mut self, request: &RoleRequest) -> Result<Reply<ToolCall>, PolicyError> {
         self.role_requests.push(request.clone());
-        scripted(self.probe_calls.pop_front(), "probe calls")
+        let next = self.probe_calls.pop_front();
+        self.reply(next, "probe", "probe calls")
     }
 
     async fn execute(&mut self, request: &RoleRequest) -> Result<Reply<ToolCall>, PolicyError> {
         self.role_requests.push(request.clone());
-        scripted(self.execute_calls.pop_front(), "executor calls")
+        let next = self.execute_calls.pop_front();
+        self.reply(next, "executor", "executor calls")
     }
 
     async fn compress(&mut self, input: &CompressInput) -> Result<Reply<String>, PolicyError> {
         self.compress_inputs.push(input.clone());
         let head: String = input.output.text.chars().take(200).collect();
-        scripted(Some(format!("summary: {head}")), "summaries")
+        self.reply(Some(format!("summary: {head}")), "compressor", "summaries")
     }
 }

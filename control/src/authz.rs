@@ -30,6 +30,8 @@ use casbin::{Adapter, CoreApi, DefaultModel, Enforcer, Filter, MgmtApi, Model};
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
+mod decisions;
+
 use crate::auth::PortError;
 use crate::error::ApiError;
 use crate::principal::{Principal, Role, TenantSlug};
@@ -674,9 +676,11 @@ pub fn platform_policies() -> Vec<PolicyRule> {
         .collect()
 }
 
-/// Decides permissions with casbin and hands out [`Authorized`] proofs.
+/// Decides permissions with casbin and hands out [`Authorized`] proofs. casbin's answers are
+/// cached until the policies change (see `authz/decisions.rs`).
 pub struct Authorizer {
     enforcer: RwLock<Enforcer>,
+    decisions: decisions::DecisionCache,
 }
 
 impl fmt::Debug for Authorizer {
@@ -703,17 +707,16 @@ impl Authorizer {
         enforcer.enable_auto_save(true);
         Ok(Authorizer {
             enforcer: RwLock::new(enforcer),
+            decisions: decisions::DecisionCache::default(),
         })
     }
 
     /// Re-reads every policy from the store (after another replica changed them).
     pub async fn reload(&self) -> Result<(), AuthzError> {
-        self.enforcer
-            .write()
-            .await
-            .load_policy()
-            .await
-            .map_err(engine)
+        let mut enforcer = self.enforcer.write().await;
+        let loaded = enforcer.load_policy().await.map_err(engine);
+        self.decisions.clear();
+        loaded
     }
 
     /// The one check every handler makes. Refuses a principal of another tenant outright,
@@ -756,9 +759,16 @@ impl Authorizer {
         subjects.push(principal.subject());
         let enforcer = self.enforcer.read().await;
         for subject in &subjects {
-            let allowed = enforcer
-                .enforce((subject.as_str(), domain, object, action))
-                .map_err(engine)?;
+            let allowed = match self.decisions.get(subject, domain, object, action) {
+                Some(allowed) => allowed,
+                None => {
+                    let allowed = enforcer
+                        .enforce((subject.as_str(), domain, object, action))
+                        .map_err(engine)?;
+                    self.decisions.put(subject, domain, object, action, allowed);
+                    allowed
+                }
+            };
             if allowed {
                 return Ok(Authorized {
                     principal: principal.clone(),
@@ -778,7 +788,9 @@ impl Authorizer {
         }
         let mut rules = platform_policies();
         rules.extend(default_tenant_policies(tenant));
-        apply(&mut enforcer, rules, true).await
+        let applied = apply(&mut enforcer, rules, true).await;
+        self.decisions.clear();
+        applied
     }
 
     /// Seeds a new tenant's default policies; needs a [`Permission::ManageTenants`] proof.
@@ -789,7 +801,9 @@ impl Authorizer {
     ) -> Result<(), AuthzError> {
         proof.require(Permission::ManageTenants)?;
         let mut enforcer = self.enforcer.write().await;
-        apply(&mut enforcer, default_tenant_policies(tenant), true).await
+        let applied = apply(&mut enforcer, default_tenant_policies(tenant), true).await;
+        self.decisions.clear();
+        applied
     }
 
     /// The rules of the proof's tenant; needs a [`Permission::ManagePolicies`] proof.
@@ -812,7 +826,9 @@ impl Authorizer {
     ) -> Result<(), AuthzError> {
         check_change(proof, &rules)?;
         let mut enforcer = self.enforcer.write().await;
-        apply(&mut enforcer, rules, true).await
+        let applied = apply(&mut enforcer, rules, true).await;
+        self.decisions.clear();
+        applied
     }
 
     /// Removes rules from the proof's tenant; same checks as [`Authorizer::add_rules`].
@@ -823,7 +839,9 @@ impl Authorizer {
     ) -> Result<(), AuthzError> {
         check_change(proof, &rules)?;
         let mut enforcer = self.enforcer.write().await;
-        apply(&mut enforcer, rules, false).await
+        let applied = apply(&mut enforcer, rules, false).await;
+        self.decisions.clear();
+        applied
     }
 }
 

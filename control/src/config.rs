@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
+mod learning;
+
+pub use learning::{EVOLVER_TEACHERS, EvolverConfig, EvolverTeacher, LearningConfig};
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -33,6 +37,10 @@ pub struct Config {
     pub guardrails: GuardrailsConfig,
     /// Inference backends.
     pub inference: InferenceConfig,
+    /// Step reward weights for training datasets.
+    pub learning: LearningConfig,
+    /// How the evolver drafts and approves corrective signals.
+    pub evolver: EvolverConfig,
 }
 
 /// `[server]`
@@ -189,6 +197,8 @@ pub struct WorkersConfig {
     pub reconcile_secs: u64,
     /// The policy agent workers run sessions with.
     pub policy: WorkerPolicy,
+    /// Record each step's prompt, completion and logprobs on the step, for training datasets.
+    pub record_exchanges: bool,
 }
 
 /// `workers.policy`: what answers the agent's roles in a worker's sessions.
@@ -213,6 +223,7 @@ impl Default for WorkersConfig {
             lease_secs: 30,
             reconcile_secs: 5,
             policy: WorkerPolicy::Builtin,
+            record_exchanges: true,
         }
     }
 }
@@ -345,6 +356,8 @@ pub enum KeyType {
     TableList,
     /// `true` or `false`.
     Boolean,
+    /// A finite number (integer or float, negative allowed).
+    Number,
 }
 
 impl KeyType {
@@ -357,6 +370,7 @@ impl KeyType {
             KeyType::StringList => "list of strings".into(),
             KeyType::TableList => "list of tables".into(),
             KeyType::Boolean => "boolean".into(),
+            KeyType::Number => "number".into(),
         }
     }
 
@@ -372,6 +386,8 @@ impl KeyType {
                 items.iter().all(|v| matches!(v, Value::Table(_)))
             }
             (KeyType::Boolean, Value::Boolean(_)) => true,
+            (KeyType::Number, Value::Integer(_)) => true,
+            (KeyType::Number, Value::Float(f)) => f.is_finite(),
             _ => false,
         }
     }
@@ -572,6 +588,12 @@ pub const KEYS: &[KeyDoc] = &[
         "What answers the agent in worker sessions: `builtin`, the deterministic built-in policy; `llm`, the model `inference.model` through the `[[inference.backends]]` pool (external backends only when `inference.external_allowed`). `llm` needs at least one backend.",
     ),
     key(
+        "workers.record_exchanges",
+        KeyType::Boolean,
+        "true",
+        "Record each step's prompt, completion and logprobs on the step, for training datasets.",
+    ),
+    key(
         "guardrails.default_real",
         KeyType::Choice(GUARDRAIL_MODES),
         "\"ask\"",
@@ -667,6 +689,66 @@ pub const KEYS: &[KeyDoc] = &[
         "(unset: unlimited)",
         "Tokens a tenant may use per UTC day on the OpenAI-compatible endpoints, counted like `inference.quota.tokens_per_minute`; the default for tenants without their own inference policy.",
     ),
+    key(
+        "learning.rewards.success",
+        KeyType::Number,
+        "1.0",
+        "Step reward paid once, on the submit step, when the evaluator judged the run a success.",
+    ),
+    key(
+        "learning.rewards.format",
+        KeyType::Number,
+        "0.1",
+        "Step reward for a reply that parsed into the Observer's JSON shape.",
+    ),
+    key(
+        "learning.rewards.action_type",
+        KeyType::Number,
+        "0.1",
+        "Step reward for a sensible action type for the state of the run.",
+    ),
+    key(
+        "learning.rewards.targets",
+        KeyType::Number,
+        "0.2",
+        "Step reward weight of the share of named resources that are relevant to the incident.",
+    ),
+    key(
+        "learning.rewards.calibration",
+        KeyType::Number,
+        "0.1",
+        "Step reward weight of confidence calibration, `1 - (confidence - outcome)^2`.",
+    ),
+    key(
+        "learning.rewards.refused_write",
+        KeyType::Number,
+        "-0.5",
+        "Step reward per write the runtime refused (negative).",
+    ),
+    key(
+        "learning.rewards.unparsable",
+        KeyType::Number,
+        "0.0",
+        "The fixed step reward of a reply that does not parse (refused writes still count).",
+    ),
+    key(
+        "evolver.teacher",
+        KeyType::Choice(EVOLVER_TEACHERS),
+        "\"builtin\"",
+        "What drafts a failed session's repaired plan: `builtin`, the built-in playbook replayed on a twin reproduction; `model`, `evolver.teacher_model` through the `[[inference.backends]]` pool (on a twin it plays the problem and its plan is verified by replay). Sessions on environments no twin reproduces go to the model whenever there is a backend, unverified, and are skipped otherwise.",
+    ),
+    key(
+        "evolver.teacher_model",
+        KeyType::String,
+        "\"\"",
+        "Model the evolver's teacher asks the pool for; empty means `inference.model`.",
+    ),
+    key(
+        "evolver.auto_approve_verified",
+        KeyType::Boolean,
+        "false",
+        "Store a draft whose plan was verified on the twin as approved (reviewer `aoi-evolver`, audited `signal.auto_approve`) instead of pending review.",
+    ),
 ];
 
 /// Why `workers.policy = "llm"` is refused without backends.
@@ -684,6 +766,9 @@ const SECTIONS: &[&str] = &[
     "guardrails",
     "inference",
     "inference.quota",
+    "learning",
+    "learning.rewards",
+    "evolver",
 ];
 
 /// Why the configuration could not be loaded.
@@ -815,6 +900,19 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "inference.model".into(),
                 problem: "must name a model when `workers.policy = \"llm\"`".into(),
+            });
+        }
+        self.learning
+            .rewards
+            .validate()
+            .map_err(|problem| ConfigError::Invalid {
+                key: "learning.rewards".into(),
+                problem,
+            })?;
+        if self.evolver.teacher == EvolverTeacher::Model && self.inference.backends.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "evolver.teacher".into(),
+                problem: "is `model`, which needs at least one `[[inference.backends]]` entry; add one or set `evolver.teacher = \"builtin\"`".into(),
             });
         }
         if let Some(oidc) = &self.auth.oidc {
@@ -1002,6 +1100,7 @@ fn check_value(schema_path: &str, shown: &str, v: &Value, origin: &str) -> Resul
             expected: match doc.ty {
                 KeyType::Choice(words) => format!("one of {}", words.join(", ")),
                 KeyType::Integer => "a non-negative integer".into(),
+                KeyType::Number => "a finite number".into(),
                 other => format!("a {}", other.name()),
             },
             found: type_name(v),
@@ -1076,6 +1175,10 @@ fn env_value(doc: &KeyDoc, raw: &str, origin: &str) -> Result<Value, ConfigError
         },
         KeyType::Boolean => match raw.trim().parse::<bool>() {
             Ok(b) => Value::Boolean(b),
+            Err(_) => Value::String(raw.to_string()),
+        },
+        KeyType::Number => match raw.trim().parse::<f64>() {
+            Ok(f) => Value::Float(f),
             Err(_) => Value::String(raw.to_string()),
         },
         KeyType::StringList | KeyType::TableList => {

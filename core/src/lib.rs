@@ -12,8 +12,8 @@ pub mod tool;
 pub mod trajectory;
 
 pub use policy::{
-    CompressInput, ContextEntry, NextAction, ObserverDecision, ObserverView, Policy, PolicyError,
-    Reply, RoleRequest, Usage,
+    ChatMessage, ChatRole, CompressInput, ContextEntry, ModelExchange, NextAction,
+    ObserverDecision, ObserverView, Policy, PolicyError, Reply, RoleRequest, Usage,
 };
 pub use task::{FaultType, Submission, SystemLevel, TaskSpec, TaskType};
 pub use tool::{Access, ToolCall, ToolDoc, ToolOutput};

@@ -35,6 +35,9 @@ impl Usage {
 pub struct Reply<T> {
     pub value: T,
     pub usage: Usage,
+    /// The prompt and completion behind the answer, when the policy records them (for
+    /// training datasets); the runtime copies it onto the step.
+    pub exchange: Option<ModelExchange>,
 }
 
 impl<T> Reply<T> {
@@ -43,8 +46,70 @@ impl<T> Reply<T> {
         Reply {
             value,
             usage: Usage::default(),
+            exchange: None,
         }
     }
+
+    /// The same reply carrying `exchange`.
+    pub fn with_exchange(mut self, exchange: ModelExchange) -> Self {
+        self.exchange = Some(exchange);
+        self
+    }
+}
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRole {
+    System,
+    User,
+    Assistant,
+}
+
+/// One OpenAI-style chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: ChatRole,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn system(content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: ChatRole::System,
+            content: content.into(),
+        }
+    }
+
+    pub fn user(content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: ChatRole::User,
+            content: content.into(),
+        }
+    }
+
+    pub fn assistant(content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: ChatRole::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// What a role was asked and what it answered, as text a model trains on: the prompt as it
+/// left the process (redacted), the reply that was used, and the sampling backend's per-token
+/// log-probabilities of that reply when it gave them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelExchange {
+    /// System and user messages (plus, after a re-ask, the first reply and the correction).
+    pub prompt: Vec<ChatMessage>,
+    /// The reply the answer was parsed from.
+    pub completion: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Vec<f64>>,
+    /// Sampling temperature, when a model sampled the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
 }
 
 /// One entry of the compressed context the Observer reads.

@@ -1,6 +1,6 @@
 //! What a session records: every step, by role, with its gate decision and cost.
 
-use crate::policy::ObserverDecision;
+use crate::policy::{ModelExchange, ObserverDecision};
 use crate::task::{Submission, TaskSpec};
 use crate::tool::{Access, ToolCall};
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,9 @@ pub struct Step {
     /// Set when the step failed (refused call, unparsable reply, tool error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The prompt and completion behind this step's reply, when the policy recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ModelExchange>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub latency_us: u64,
@@ -95,6 +98,7 @@ impl Step {
             decision: None,
             submission: None,
             error: None,
+            exchange: None,
             input_tokens: 0,
             output_tokens: 0,
             latency_us: 0,

@@ -214,7 +214,7 @@ fn default_purpose(phase: Phase, e: &ToolEvent) -> String {
 }
 
 /// The failed run's commands from its first wrong step, then its submission.
-fn failed_commands(run: &Trajectory, first_wrong: Option<usize>) -> Vec<String> {
+pub(crate) fn failed_commands(run: &Trajectory, first_wrong: Option<usize>) -> Vec<String> {
     let from = first_wrong.unwrap_or(0);
     let mut out: Vec<String> = tool_events(run)
         .into_iter()
@@ -241,35 +241,32 @@ fn final_rca(run: &Trajectory) -> String {
         .unwrap_or_default()
 }
 
-fn ticked<'a>(commands: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn ticked<'a>(commands: impl Iterator<Item = &'a str>) -> String {
     commands
         .map(|c| format!("`{c}`"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn submission_text(plan: &RepairedPlan) -> Option<String> {
+pub(crate) fn submission_text(plan: &RepairedPlan) -> Option<String> {
     plan.submission
         .as_ref()
         .and_then(|v| serde_json::from_value::<Submission>(v.clone()).ok())
         .map(|s| s.to_call_string())
 }
 
-fn rationale(
+/// What went wrong, for a rationale: the evaluator's reason, the mined patterns, the first
+/// wrong step.
+pub(crate) fn failure_summary(
     failed: &FailedRun,
     mining: &aoi_learning::patterns::Mining,
-    plan: &RepairedPlan,
-    teacher: &str,
-    teacher_detail: &str,
-    teacher_ok: bool,
 ) -> String {
-    let mut out = String::new();
     let why = if failed.verdict.detail.is_empty() {
         "the evaluator rejected it".to_string()
     } else {
         failed.verdict.detail.clone()
     };
-    out.push_str(&format!("The run failed: {why}."));
+    let mut out = format!("The run failed: {why}.");
     if mining.patterns.is_empty() {
         out.push_str(" Mining found none of the failure patterns A to F.");
     } else {
@@ -289,6 +286,18 @@ fn rationale(
             .unwrap_or("?");
         out.push_str(&format!(" It first went wrong at step {at}: {action}."));
     }
+    out
+}
+
+fn rationale(
+    failed: &FailedRun,
+    mining: &aoi_learning::patterns::Mining,
+    plan: &RepairedPlan,
+    teacher: &str,
+    teacher_detail: &str,
+    teacher_ok: bool,
+) -> String {
+    let mut out = failure_summary(failed, mining);
     if !teacher_ok {
         out.push_str(&format!(
             " The teacher ({teacher}) did not solve the problem on the twin either ({teacher_detail}), so this plan is not verified and should not be approved as it is."
@@ -320,7 +329,7 @@ fn rationale(
     out
 }
 
-fn lesson(
+pub(crate) fn lesson(
     failed: &Trajectory,
     plan: &RepairedPlan,
     patterns: &[aoi_learning::patterns::FailurePattern],

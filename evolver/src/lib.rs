@@ -7,12 +7,21 @@
 //! Resolution, Verification) with a rationale and a lesson for the Observer. It owns verifying a
 //! plan by replaying it on a fresh twin ([`verify_plan`]), and retrieving the approved lessons
 //! most similar to a new session's symptoms ([`select_lessons`], [`symptoms_of`]).
+//! It owns building training rows (GRPO, SFT, DPO) from recorded runs and approved signals
+//! ([`datasets`]).
+//!
+//! For failed runs no twin reproduces, a model teacher ([`draft_signal_with_model`]) is shown
+//! the failed run (redacted) and its mined patterns and answers a repaired plan in phases, which
+//! is parsed strictly ([`parse_plan`]) and drafted unverified, for review. The model is reached
+//! through the [`TeacherModel`] port, which the platform implements over the inference pool.
 //!
 //! Everything is in memory and deterministic given a seed. It must not depend on a database,
 //! HTTP, or any server crate; storing and approving signals is the platform's job.
 
+pub mod datasets;
 mod draft;
 mod select;
+mod teacher;
 mod verify;
 
 use aoi_core::{TaskType, ToolCall, Trajectory};
@@ -21,6 +30,9 @@ pub use aoi_learning::patterns::{FailurePattern, Verdict};
 pub use draft::{DEFAULT_MAX_STEPS, draft_signal, draft_signal_with_teacher, plan_from_trajectory};
 pub use select::{select_lessons, symptoms_of};
 use serde::{Deserialize, Serialize};
+pub use teacher::{
+    NOT_REPRODUCIBLE, TaughtPlan, TeacherModel, draft_signal_with_model, parse_plan, plan_schema,
+};
 pub use verify::{run_teacher, verify_plan};
 
 /// A failed (or operator-marked wrong) run to learn from.
@@ -166,4 +178,10 @@ pub enum EvolveError {
     /// The tool registry over the twin refused its tools.
     #[error("tool registry over the twin: {0}")]
     Registry(String),
+    /// The model teacher could not be asked (the pool is down, busy, or refused the request).
+    #[error("the model teacher ({model}) did not answer: {message}")]
+    Teacher { model: String, message: String },
+    /// The model teacher answered something that is not a repaired plan.
+    #[error("the model teacher ({model}) answered no usable plan: {message}")]
+    MalformedPlan { model: String, message: String },
 }

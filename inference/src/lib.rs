@@ -3,10 +3,13 @@
 //!
 //! - [`llm`]: the `llm` policy, any OpenAI-compatible chat endpoint (vLLM in production).
 //! - [`prompts`]: the paper's role prompts, with tool output marked as untrusted data.
+//! - [`recording`]: model exchanges for policies that make no model call ([`recording::recorded`]),
+//!   and the prompt and reply renderers dataset builders use.
 
 pub mod llm;
 pub mod privacy;
 pub mod prompts;
+pub mod recording;
 
 pub use llm::{LlmConfig, LlmPolicy};
 pub use privacy::{RedactionPolicy, Redactor};

@@ -1,14 +1,19 @@
-//! The HTTP/1.1 client and the request both modes send.
+//! The clients and the request both modes send: an HTTP/1.1 keep-alive pool, and for
+//! `streams --http2` a fixed set of HTTP/2 prior-knowledge (h2c) connections that streams are
+//! spread over.
 
 use bytes::Bytes;
 use clap::Args;
 use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::http2;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::{Request, Uri};
+use hyper::{Request, Response, Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::path::PathBuf;
+use tokio::sync::OnceCell;
 
 /// The client both modes use.
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -103,6 +108,94 @@ impl Prepared {
     }
 }
 
+/// HTTP/2 over cleartext with prior knowledge: `count` connections to one server, each opened
+/// by the first request that needs it. Request `i` goes on connection `i % count`, so each
+/// connection carries at most `ceil(requests / count)` of them.
+pub struct H2Connections {
+    /// `host:port` to connect to.
+    authority: String,
+    connections: Vec<OnceCell<http2::SendRequest<Full<Bytes>>>>,
+}
+
+impl H2Connections {
+    /// `count` (at least 1) lazily opened connections to the server of `uri`.
+    pub fn new(uri: &Uri, count: usize) -> Result<H2Connections, String> {
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("--url `{uri}` has no host"))?;
+        let port = uri.port_u16().unwrap_or(80);
+        Ok(H2Connections {
+            authority: format!("{host}:{port}"),
+            connections: (0..count.max(1)).map(|_| OnceCell::new()).collect(),
+        })
+    }
+
+    /// How many connections requests are spread over.
+    pub fn len(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// How many of them are open (or were, before failing).
+    pub fn opened(&self) -> usize {
+        self.connections.iter().filter(|c| c.initialized()).count()
+    }
+
+    async fn connect(&self) -> Result<http2::SendRequest<Full<Bytes>>, String> {
+        let tcp = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| {
+                if e.raw_os_error() == Some(24) {
+                    "connect: too many open files".to_string()
+                } else if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                    "connect: refused".to_string()
+                } else {
+                    format!("connect: {e}")
+                }
+            })?;
+        tcp.set_nodelay(true)
+            .map_err(|e| format!("connect: cannot set TCP_NODELAY: {e}"))?;
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+            .handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| format!("http2 handshake: {e}"))?;
+        tokio::spawn(async move {
+            // Its error reaches every stream on it as that stream's error.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    /// Sends request number `index` on its connection (opening it first if needed).
+    pub async fn send(
+        &self,
+        index: usize,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, String> {
+        let cell = &self.connections[index % self.connections.len()];
+        let mut sender = cell.get_or_try_init(|| self.connect()).await?.clone();
+        sender
+            .ready()
+            .await
+            .map_err(|e| format!("http2 connection: {}", innermost(&e)))?;
+        *request.version_mut() = Version::HTTP_2;
+        sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("request: {}", innermost(&e)))
+    }
+}
+
+/// The deepest cause of an error, which says what went wrong on the wire.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
 /// A keep-alive client; `idle_per_host` connections are kept for reuse.
 pub fn client(idle_per_host: usize) -> HttpClient {
     let mut connector = HttpConnector::new();
@@ -124,11 +217,5 @@ pub fn error_kind(error: &hyper_util::client::legacy::Error) -> String {
         }
         return "connect".into();
     }
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    let mut last = error.to_string();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    format!("request: {last}")
+    format!("request: {}", innermost(error))
 }

@@ -4,7 +4,9 @@
 //!   (`start + i / rate`) and its latency is measured from that time, so a slow server cannot
 //!   slow the load down and hide its queueing (no coordinated omission).
 //! - `streams`: N concurrent streaming requests held open until they finish, with time to first
-//!   byte and, optionally, the resident memory of a server process.
+//!   byte and, optionally, the resident memory of a server process; over HTTP/1.1 (one
+//!   connection per stream) or, with `--http2`, HTTP/2 prior knowledge with many streams per
+//!   connection.
 //!
 //! Both print one JSON object on stdout.
 

@@ -2,8 +2,13 @@
 //! their first byte at once (so a burst of N connects does not overflow the server's accept
 //! backlog); once a stream has its first byte it stays open, without a slot, until it ends.
 //! Time to first byte runs from the moment a request gets its slot.
+//!
+//! Over HTTP/1.1 (the default) every stream has its own connection, so the process in front
+//! holds a client socket per stream besides its upstream one. `--http2` sends the streams as
+//! HTTP/2 with prior knowledge (h2c) over `ceil(count / streams-per-conn)` connections, which
+//! keeps 10,000 streams inside a 20,000 open-files limit in the process in front.
 
-use crate::client::{Prepared, RequestArgs, client, error_kind};
+use crate::client::{H2Connections, Prepared, RequestArgs, client, error_kind};
 use crate::stats::{ms, percentile};
 use clap::Args;
 use http_body_util::BodyExt;
@@ -26,6 +31,14 @@ pub struct StreamsArgs {
     /// listen backlog: a dropped SYN costs a 1 s retransmit that shows up as time to first byte.
     #[arg(long, default_value_t = 64)]
     pub open_concurrency: usize,
+    /// Send the streams over HTTP/2 with prior knowledge (h2c), several per connection.
+    #[arg(long)]
+    pub http2: bool,
+    /// With `--http2`: streams per connection (keep it under the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS, 200 for hyper). Streams are spread over
+    /// `ceil(count / streams-per-conn)` connections.
+    #[arg(long, default_value_t = 100)]
+    pub streams_per_conn: usize,
     /// A process whose VmRSS / VmHWM (from /proc/PID/status) to sample while the streams run.
     #[arg(long)]
     pub rss_pid: Option<u32>,
@@ -37,6 +50,7 @@ struct Record {
     completed: u64,
     done_marker: u64,
     status: BTreeMap<u16, u64>,
+    versions: BTreeMap<String, u64>,
     errors: u64,
     error_kinds: BTreeMap<String, u64>,
 }
@@ -60,10 +74,16 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
 
 /// Runs the streams and answers the JSON report.
 pub async fn run(args: StreamsArgs) -> Result<Value, String> {
-    if args.count == 0 || args.open_concurrency == 0 {
-        return Err("--count and --open-concurrency must be at least 1".into());
+    if args.count == 0 || args.open_concurrency == 0 || args.streams_per_conn == 0 {
+        return Err("--count, --open-concurrency and --streams-per-conn must be at least 1".into());
     }
     let prepared = Arc::new(Prepared::from_args(&args.request, true)?);
+    let h2 = if args.http2 {
+        let connections = args.count.div_ceil(args.streams_per_conn);
+        Some(Arc::new(H2Connections::new(&prepared.uri, connections)?))
+    } else {
+        None
+    };
     let rss_start = match args.rss_pid {
         Some(pid) => Some(
             memory_kib(pid).ok_or_else(|| format!("cannot read /proc/{pid}/status (--rss-pid)"))?,
@@ -102,9 +122,10 @@ pub async fn run(args: StreamsArgs) -> Result<Value, String> {
 
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(args.count);
-    for _ in 0..args.count {
-        let (http, prepared, slots, record) = (
+    for index in 0..args.count {
+        let (http, h2, prepared, slots, record) = (
             http.clone(),
+            h2.clone(),
             Arc::clone(&prepared),
             Arc::clone(&slots),
             Arc::clone(&record),
@@ -119,11 +140,13 @@ pub async fn run(args: StreamsArgs) -> Result<Value, String> {
                         .map_err(|_| "open slots closed".to_string())?,
                 );
                 let sent = Instant::now();
-                let response = http
-                    .request(prepared.request()?)
-                    .await
-                    .map_err(|e| error_kind(&e))?;
+                let request = prepared.request()?;
+                let response = match &h2 {
+                    Some(h2) => h2.send(index, request).await?,
+                    None => http.request(request).await.map_err(|e| error_kind(&e))?,
+                };
                 let status = response.status().as_u16();
+                let version = format!("{:?}", response.version());
                 let mut body = response.into_body();
                 let mut first = true;
                 let mut opened = false;
@@ -151,13 +174,14 @@ pub async fn run(args: StreamsArgs) -> Result<Value, String> {
                     open.fetch_sub(1, Ordering::Relaxed);
                 }
                 let done = tail.windows(6).any(|w| w == b"[DONE]");
-                Ok::<(u16, bool), String>((status, done))
+                Ok::<(u16, String, bool), String>((status, version, done))
             };
             let outcome = tokio::time::timeout(timeout, exchange).await;
             let mut record = lock(&record);
             match outcome {
-                Ok(Ok((status, done))) => {
+                Ok(Ok((status, version, done))) => {
                     *record.status.entry(status).or_insert(0) += 1;
+                    *record.versions.entry(version).or_insert(0) += 1;
                     if (200..300).contains(&status) {
                         record.completed += 1;
                         record.done_marker += u64::from(done);
@@ -204,11 +228,15 @@ pub async fn run(args: StreamsArgs) -> Result<Value, String> {
         "url": args.request.url,
         "count": args.count,
         "open_concurrency": args.open_concurrency,
+        "http2": args.http2,
+        "connections": h2.as_ref().map_or(args.count, |h2| h2.len()),
+        "connections_opened": h2.as_ref().map(|h2| h2.opened()),
         "completed": record.completed,
         "completed_with_done": record.done_marker,
         "errors": record.errors,
         "error_kinds": record.error_kinds,
         "status_counts": record.status.iter().map(|(c, n)| (c.to_string(), *n)).collect::<BTreeMap<_, _>>(),
+        "http_versions": record.versions,
         "open_peak": open_peak.load(Ordering::Relaxed),
         "elapsed_s": (elapsed.as_secs_f64() * 100.0).round() / 100.0,
         "ttfb_p50_ms": ms(percentile(&record.ttfb, 0.50)),

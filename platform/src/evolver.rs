@@ -10,19 +10,25 @@
 //! `aoi worker evolver` processes share the list safely.
 //!
 //! A job on a twin environment reproduces the problem with the session's seed and asks
-//! `aoi_evolver` for a draft, stored as a `pending` signal (audited `signal.draft`). Sessions
-//! on other environments store nothing yet (a model teacher through the pool is a later step):
-//! the job is finished `skipped` saying why.
+//! `aoi_evolver` for a draft, stored as a `pending` signal (audited `signal.draft`); the
+//! teacher is the built-in playbook, or with `evolver.teacher = "model"` and a pool the `llm`
+//! policy on `evolver.teacher_model`, and either way its plan is verified by replay on a fresh
+//! twin. A session on an environment no twin reproduces goes to the model teacher through the
+//! pool ([`teacher::PoolTeacher`]), which drafts an unverified plan from the failed run; without
+//! a pool the job is finished `skipped` saying why. With `evolver.auto_approve_verified`, a
+//! verified draft is stored approved by `aoi-evolver` (audited `signal.auto_approve`).
 //!
 //! [`lessons_for`] picks, at session start, the tenant's approved signals most similar to the
 //! session's task and incident ([`LESSONS_PER_SESSION`] at most).
 
 use std::time::Duration;
 
-use aoi_core::{SessionOutcome, Step as AgentStep, Submission, TaskSpec, Trajectory};
+pub mod teacher;
+
+use aoi_core::{SessionOutcome, TaskSpec};
 use aoi_store::{
-    CorrectiveSignal, EnvironmentKind, EvolverJob, EvolverJobStatus, NewSignal, Session,
-    SessionStatus, StoreError, TenantId,
+    CorrectiveSignal, Environment, EnvironmentKind, EvolverJob, EvolverJobStatus, NewSignal,
+    Session, SessionStatus, SignalDecision, StoreError, TenantId,
 };
 use aoi_twin::env::TwinEnv;
 use aoi_twin::suite::Suite;
@@ -46,6 +52,8 @@ pub const LESSONS_PER_SESSION: usize = 3;
 const SUITE: &str = "aiopslab";
 /// Most failed sessions one sweep enqueues.
 const SWEEP_BATCH: u64 = 100;
+/// The reviewer of signals the evolver approves itself.
+pub const AUTO_REVIEWER: &str = "aoi-evolver";
 
 /// Timing of evolver workers.
 #[derive(Debug, Clone)]
@@ -294,42 +302,51 @@ impl EvolverWorker {
         let Some(environment) = store.environment(tenant, session.environment_id).await? else {
             return skipped("the session's environment no longer exists".into());
         };
-        let (EnvironmentKind::Twin, Some(problem_id)) = (environment.kind, environment.problem_id)
-        else {
-            let why = format!(
-                "environment {} is not a twin: nothing reproduces the problem, so no signal is \
-                 drafted (a model teacher through the pool is a later step)",
-                environment.name
-            );
-            tracing::info!(session = %session.id, "{why}");
-            return skipped(why);
-        };
         let verdict = store.session_verdict(tenant, session.id).await?;
         let operator_category = verdict.filter(|v| !v.correct).and_then(|v| v.category);
         let steps = store.steps(tenant, session.id).await?;
-        let seed = crate::worker::seed_of(session.id);
-        let failed = match failed_run(
-            &session,
-            &steps,
-            &problem_id,
-            seed,
-            &job.reason,
-            operator_category,
-        ) {
-            Ok(failed) => failed,
-            Err(why) => return Ok((EvolverJobStatus::Failed, None, why)),
-        };
-        let suite = match Suite::resolve(SUITE) {
-            Ok(suite) => suite,
-            Err(e) => {
-                return Ok((
-                    EvolverJobStatus::Failed,
-                    None,
-                    format!("suite {SUITE}: {e}"),
-                ));
+        let drafted = match (environment.kind, environment.problem_id.clone()) {
+            (EnvironmentKind::Twin, Some(problem_id)) => {
+                let seed = crate::worker::seed_of(session.id);
+                let failed = match failed_run(
+                    &session,
+                    &steps,
+                    &problem_id,
+                    seed,
+                    &job.reason,
+                    operator_category,
+                ) {
+                    Ok(failed) => failed,
+                    Err(why) => return Ok((EvolverJobStatus::Failed, None, why)),
+                };
+                self.draft_on_twin(tenant, &failed).await
+            }
+            _ => {
+                let Some(pool) = self.platform.inference.clone() else {
+                    let why = format!(
+                        "environment {} is not a twin: nothing reproduces the problem, and without \
+                         `[[inference.backends]]` there is no model teacher, so no signal is drafted",
+                        environment.name
+                    );
+                    tracing::info!(session = %session.id, "{why}");
+                    return skipped(why);
+                };
+                let incident = store.incident(tenant, session.incident_id).await?;
+                let failed = match untwinned_run(
+                    &session,
+                    &steps,
+                    &environment,
+                    incident.as_ref(),
+                    &job.reason,
+                    operator_category,
+                ) {
+                    Ok(failed) => failed,
+                    Err(why) => return Ok((EvolverJobStatus::Failed, None, why)),
+                };
+                self.draft_with_model(tenant, pool, &failed).await
             }
         };
-        let draft = match draft(&suite, &failed).await {
+        let draft = match drafted.and_then(|d| to_new_signal(Some(session.id), d)) {
             Ok(draft) => draft,
             Err(why) => {
                 tracing::warn!(session = %session.id, %why, "no signal drafted");
@@ -356,11 +373,106 @@ impl EvolverWorker {
         if let Err(e) = recorded {
             tracing::error!(signal = %signal.id, error = %e, "signal.draft not audited");
         }
+        if signal.verified && self.platform.config.evolver.auto_approve_verified {
+            self.auto_approve(tenant, &signal).await?;
+            return Ok((
+                EvolverJobStatus::Drafted,
+                Some(signal.id),
+                format!(
+                    "signal {} (verified, approved by {AUTO_REVIEWER})",
+                    signal.id
+                ),
+            ));
+        }
         Ok((
             EvolverJobStatus::Drafted,
             Some(signal.id),
             format!("signal {}", signal.id),
         ))
+    }
+
+    /// A draft for a twin problem: the built-in playbook as the teacher, or with
+    /// `evolver.teacher = "model"` and a pool the `llm` policy; verified by replay either way.
+    async fn draft_on_twin(
+        &self,
+        tenant: TenantId,
+        failed: &aoi_evolver::FailedRun,
+    ) -> Result<aoi_evolver::SignalDraft, String> {
+        let suite = Suite::resolve(SUITE).map_err(|e| format!("suite {SUITE}: {e}"))?;
+        let use_model =
+            self.platform.config.evolver.teacher == aoi_control::config::EvolverTeacher::Model;
+        let drafted = match (use_model, self.platform.inference.clone()) {
+            (true, Some(pool)) => {
+                let allow_external = teacher::allow_external(&self.platform, tenant).await?;
+                let session = failed.source_session.as_deref().unwrap_or_default();
+                let mut policy = teacher::llm_teacher(
+                    pool,
+                    teacher::teacher_model(&self.platform),
+                    allow_external,
+                    session,
+                );
+                aoi_evolver::draft_signal_with_teacher(&suite, failed, &mut policy).await
+            }
+            _ => aoi_evolver::draft_signal(&suite, failed).await,
+        };
+        drafted.map_err(|e| e.to_string())
+    }
+
+    /// A draft for a session no twin reproduces, from the model teacher through `pool`
+    /// (unverified).
+    async fn draft_with_model(
+        &self,
+        tenant: TenantId,
+        pool: std::sync::Arc<aoi_router::Pool>,
+        failed: &aoi_evolver::FailedRun,
+    ) -> Result<aoi_evolver::SignalDraft, String> {
+        let model = teacher::PoolTeacher {
+            pool,
+            model: teacher::teacher_model(&self.platform),
+            allow_external: teacher::allow_external(&self.platform, tenant).await?,
+            affinity: format!(
+                "evolver-{}",
+                failed.source_session.as_deref().unwrap_or_default()
+            ),
+        };
+        aoi_evolver::draft_signal_with_model(failed, &model)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Approves a verified draft as the evolver (`evolver.auto_approve_verified`), audited
+    /// `signal.auto_approve`.
+    async fn auto_approve(
+        &self,
+        tenant: TenantId,
+        signal: &CorrectiveSignal,
+    ) -> Result<(), EvolverError> {
+        let approved = self
+            .platform
+            .store
+            .decide_signal(tenant, signal.id, AUTO_REVIEWER, SignalDecision::AutoApprove)
+            .await?;
+        let recorded = audit::record(
+            &self.platform,
+            audit::Entry {
+                tenant: Some(tenant),
+                actor: AUTO_REVIEWER.into(),
+                action: "signal.auto_approve".into(),
+                target: format!("signal:{}", signal.id),
+                decision: Some(approved.status.to_string()),
+                details: json!({
+                    "before": aoi_store::SignalStatus::Pending, "after": approved.status,
+                    "reviewer": AUTO_REVIEWER, "verified": signal.verified,
+                    "verification": signal.verification,
+                    "source_session": signal.source_session_id,
+                }),
+            },
+        )
+        .await;
+        if let Err(e) = recorded {
+            tracing::error!(signal = %signal.id, error = %e, "signal.auto_approve not audited");
+        }
+        Ok(())
     }
 }
 
@@ -378,41 +490,51 @@ fn failed_run(
     let task = TwinEnv::start(&suite, problem_id, seed)
         .map_err(|e| format!("the twin cannot start problem {problem_id}: {e}"))?
         .task();
+    let trajectory = teacher::recorded_trajectory(session, steps, Some(problem_id), task)?;
+    Ok(learned_from(
+        session,
+        trajectory,
+        problem_id,
+        seed,
+        reason,
+        operator_category,
+    ))
+}
+
+/// The failed run of a session no twin reproduces; its `problem_id` is the environment's name.
+fn untwinned_run(
+    session: &Session,
+    steps: &[aoi_store::Step],
+    environment: &Environment,
+    incident: Option<&aoi_store::Incident>,
+    reason: &str,
+    operator_category: Option<String>,
+) -> Result<aoi_evolver::FailedRun, String> {
     let result = session.result.clone().unwrap_or(Value::Null);
-    let outcome = result
-        .get("outcome")
-        .and_then(|o| serde_json::from_value::<SessionOutcome>(o.clone()).ok())
-        .unwrap_or_else(|| SessionOutcome::Failed {
-            message: result
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("the session recorded no outcome")
-                .to_owned(),
-        });
-    let submission = result
-        .get("submission")
-        .and_then(|s| serde_json::from_value::<Option<Submission>>(s.clone()).ok())
-        .flatten();
-    let mut agent_steps = Vec::with_capacity(steps.len());
-    for step in steps {
-        match serde_json::from_value::<AgentStep>(step.payload.clone()) {
-            Ok(s) => agent_steps.push(s),
-            Err(e) => {
-                return Err(format!(
-                    "step {} of session {} is unreadable: {e}",
-                    step.step_index, session.id
-                ));
-            }
-        }
-    }
-    let count = |field: &str| {
-        result
-            .get(field)
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(0)
-    };
-    let out_of_budget = outcome == SessionOutcome::StepBudgetExhausted;
+    let submission = teacher::submission_of(&result);
+    let task = teacher::untwinned_task(&result, environment, incident, submission.as_ref());
+    let trajectory = teacher::recorded_trajectory(session, steps, None, task)?;
+    Ok(learned_from(
+        session,
+        trajectory,
+        &environment.name,
+        crate::worker::seed_of(session.id),
+        reason,
+        operator_category,
+    ))
+}
+
+/// A recorded trajectory with the verdict the evolver learns from.
+fn learned_from(
+    session: &Session,
+    trajectory: aoi_core::Trajectory,
+    problem_id: &str,
+    seed: u64,
+    reason: &str,
+    operator_category: Option<String>,
+) -> aoi_evolver::FailedRun {
+    let result = session.result.clone().unwrap_or(Value::Null);
+    let out_of_budget = trajectory.outcome == SessionOutcome::StepBudgetExhausted;
     let mut detail = result
         .pointer("/twin_verdict/detail")
         .and_then(Value::as_str)
@@ -423,27 +545,7 @@ fn failed_run(
         let category = operator_category.as_deref().unwrap_or("no category");
         detail = format!("an operator marked the session wrong ({category}). {detail}");
     }
-    let trajectory = Trajectory {
-        session_id: session.id.to_string(),
-        problem_id: Some(problem_id.to_owned()),
-        policy: result
-            .get("policy")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned(),
-        task,
-        input_tokens: agent_steps.iter().map(|s| s.input_tokens).sum(),
-        output_tokens: agent_steps.iter().map(|s| s.output_tokens).sum(),
-        steps: agent_steps,
-        submission,
-        outcome,
-        actions: count("actions"),
-        writes: count("writes"),
-        duration_us: 0,
-        policy_us: 0,
-        tool_us: 0,
-    };
-    Ok(aoi_evolver::FailedRun {
+    aoi_evolver::FailedRun {
         problem_id: problem_id.to_owned(),
         seed,
         trajectory,
@@ -455,22 +557,19 @@ fn failed_run(
         },
         source_session: Some(session.id.to_string()),
         operator_category,
-    })
+    }
 }
 
-/// The call into `aoi_evolver`: drafts a signal from a failed run, as the row to store.
-async fn draft(suite: &Suite, failed: &aoi_evolver::FailedRun) -> Result<NewSignal, String> {
-    let draft = aoi_evolver::draft_signal(suite, failed)
-        .await
-        .map_err(|e| e.to_string())?;
+/// A draft as the row to store.
+fn to_new_signal(
+    source_session: Option<Uuid>,
+    draft: aoi_evolver::SignalDraft,
+) -> Result<NewSignal, String> {
     let to_json = |what: &str, value: Result<Value, serde_json::Error>| {
         value.map_err(|e| format!("the draft's {what} is not JSON: {e}"))
     };
     Ok(NewSignal {
-        source_session_id: failed
-            .source_session
-            .as_deref()
-            .and_then(|s| Uuid::parse_str(s).ok()),
+        source_session_id: source_session,
         problem_id: draft.problem_id.clone(),
         task_type: draft.task_type.as_str().to_owned(),
         patterns: to_json("patterns", serde_json::to_value(&draft.patterns))?,
@@ -519,14 +618,23 @@ pub async fn run_evolver(platform: Platform, options: EvolverOptions, name: Stri
     .await
 }
 
-/// What `aoi serve` runs: one evolver worker in this process.
+/// What `aoi serve` runs: `workers.evolver` evolver workers in this process (none when 0);
+/// abort the handle to stop them.
 pub fn spawn_in_process(platform: &Platform) -> JoinHandle<()> {
+    let count = platform.config.workers.evolver;
     let name = format!("evolver-{}", Uuid::new_v4().simple());
-    tokio::spawn(run_evolver(
-        platform.clone(),
-        EvolverOptions::default(),
-        name,
-    ))
+    let platform = platform.clone();
+    tokio::spawn(async move {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..count {
+            set.spawn(run_evolver(
+                platform.clone(),
+                EvolverOptions::default(),
+                format!("{name}-{i}"),
+            ));
+        }
+        while set.join_next().await.is_some() {}
+    })
 }
 
 #[cfg(test)]

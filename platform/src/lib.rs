@@ -7,6 +7,7 @@
 //! the write gate backed by guardrails and approvals ([`gate`]) and live events ([`events`]).
 
 pub mod context;
+pub mod datasets;
 pub mod ports;
 
 // Tenants, identity and configuration of the tenant.

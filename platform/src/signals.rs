@@ -468,6 +468,12 @@ async fn decide(
         SignalDecision::Approve => "signal.approve",
         SignalDecision::Edit { .. } => "signal.edit",
         SignalDecision::Reject { .. } => "signal.reject",
+        SignalDecision::AutoApprove => {
+            return Err(ApiError::invalid_input(
+                "decision",
+                "auto-approval is the evolver's (verified drafts, `evolver.auto_approve_verified`); a reviewer approves",
+            ));
+        }
     };
     let decided = platform
         .store

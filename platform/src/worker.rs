@@ -94,6 +94,8 @@ pub async fn build_queue(
 /// `[[inference.backends]]` pool for `inference.model` with the session id as affinity key
 /// (external backends only when `inference.external_allowed`). `llm` without a pool is an
 /// error naming `[[inference.backends]]`. Sessions of a tenant use [`tenant_worker_policy`].
+/// With `workers.record_exchanges` (the default) every step carries its prompt and completion
+/// (and the backend's logprobs for `llm`), the material of training datasets.
 pub fn worker_policy(
     platform: &Platform,
     session: Uuid,
@@ -162,7 +164,13 @@ fn llm_or_builtin(
 ) -> Result<Box<dyn aoi_core::Policy>, String> {
     match platform.config.workers.policy {
         aoi_control::config::WorkerPolicy::Builtin => {
-            Ok(Box::new(aoi_inference::builtin::BuiltinPolicy::new()))
+            let policy: Box<dyn aoi_core::Policy> =
+                Box::new(aoi_inference::builtin::BuiltinPolicy::new());
+            Ok(if platform.config.workers.record_exchanges {
+                aoi_inference::recording::recorded(policy)
+            } else {
+                policy
+            })
         }
         aoi_control::config::WorkerPolicy::Llm => {
             let Some(pool) = &platform.inference else {
@@ -179,6 +187,8 @@ fn llm_or_builtin(
             let config = aoi_inference::llm::LlmConfig {
                 model: platform.config.inference.model.clone(),
                 redaction: Some(redaction),
+                record_exchanges: platform.config.workers.record_exchanges,
+                logprobs: platform.config.workers.record_exchanges,
                 ..aoi_inference::llm::LlmConfig::default()
             };
             let mut policy =

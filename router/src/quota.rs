@@ -312,8 +312,19 @@ impl Quotas {
         self.inner_mut(|i| i.lease = lease)
     }
 
-    /// Sets a tenant's own limits, replacing the default for it.
+    /// Sets a tenant's own limits, replacing the default for it. Setting the limits a tenant
+    /// already has (as every request does) takes only the read lock.
     pub fn set_limits(&self, tenant: &str, limits: QuotaLimits) {
+        let unchanged = self
+            .inner
+            .tenant_limits
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            == Some(&limits);
+        if unchanged {
+            return;
+        }
         let mut map = self
             .inner
             .tenant_limits

@@ -5,6 +5,7 @@
 
 mod admin_cmd;
 mod bench;
+mod export_cmd;
 mod grpc;
 mod http;
 mod policies;
@@ -41,6 +42,10 @@ enum Command {
     Migrate(serve::ConfigArgs),
     /// Manage tenants, users and API keys directly on the database.
     Admin(admin_cmd::AdminArgs),
+    /// Export a tenant's training dataset (grpo, sft or dpo) from the database into a folder.
+    Export(export_cmd::ExportArgs),
+    /// Run a group of recorded twin sessions per problem with a policy; write a GRPO export.
+    Rollout(export_cmd::RolloutArgs),
 }
 
 #[derive(clap::Args)]
@@ -72,5 +77,7 @@ fn main() -> Result<()> {
         Command::Worker(args) => runtime.block_on(worker_cmd::run(args)),
         Command::Migrate(args) => runtime.block_on(serve::migrate(args)),
         Command::Admin(args) => runtime.block_on(admin_cmd::run(args)),
+        Command::Export(args) => runtime.block_on(export_cmd::run_export(args)),
+        Command::Rollout(args) => runtime.block_on(export_cmd::run_rollout(args)),
     }
 }

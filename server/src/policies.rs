@@ -32,9 +32,32 @@ pub struct PolicyArgs {
     /// The model file of `--policy local` (written by `aoi train`); none: the untrained model.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Whether the `llm` policy records each reply's exchange and asks the backend for
+    /// log-probabilities (`aoi rollout`); other policies are wrapped by the caller.
+    #[arg(skip)]
+    pub record_exchanges: bool,
+    /// The inference pool `--policy llm` sends through instead of `--llm-url` (`aoi rollout
+    /// --config` with `[[inference.backends]]`).
+    #[arg(skip)]
+    pub pool: Option<PoolChoice>,
     /// The loaded local model, shared by the sessions of one command.
     #[arg(skip)]
     pub local_model: Arc<OnceLock<Arc<aoi_inference::local::LocalModel>>>,
+}
+
+/// A pool for the llm policy and whether its external backends may be used.
+#[derive(Clone)]
+pub struct PoolChoice {
+    pub pool: Arc<aoi_router::Pool>,
+    pub allow_external: bool,
+}
+
+impl std::fmt::Debug for PoolChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolChoice")
+            .field("allow_external", &self.allow_external)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PolicyArgs {
@@ -73,11 +96,20 @@ impl PolicyArgs {
                         .or_else(|| self.llm_api_key.clone()),
                     temperature: self.temperature,
                     timeout: Duration::from_secs(120),
+                    record_exchanges: self.record_exchanges,
+                    logprobs: self.record_exchanges,
                     ..LlmConfig::default()
                 };
-                Ok(Box::new(
-                    LlmPolicy::new(config).map_err(|e| anyhow::anyhow!("{e}"))?,
-                ))
+                match &self.pool {
+                    Some(choice) => Ok(Box::new(LlmPolicy::with_pool(
+                        config,
+                        choice.pool.clone(),
+                        choice.allow_external,
+                    ))),
+                    None => Ok(Box::new(
+                        LlmPolicy::new(config).map_err(|e| anyhow::anyhow!("{e}"))?,
+                    )),
+                }
             }
             "local" => {
                 let n = LOCAL_SESSIONS.fetch_add(1, Ordering::Relaxed);

@@ -24,7 +24,8 @@ pub struct WorkerArgs {
     /// The data folder; overrides server.data_dir.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Workers to run; defaults to workers.agent for agents, 1 for the evolver.
+    /// Workers to run; defaults to workers.agent for agents, workers.evolver (at least 1) for
+    /// the evolver.
     #[arg(long)]
     pub concurrency: Option<u32>,
 }
@@ -48,7 +49,11 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("opening the platform")?;
     if args.role == "evolver" {
-        return run_evolvers(platform, args.concurrency.unwrap_or(1).max(1)).await;
+        let count = args
+            .concurrency
+            .unwrap_or(platform.config.workers.evolver)
+            .max(1);
+        return run_evolvers(platform, count).await;
     }
     let count = args
         .concurrency

@@ -114,7 +114,19 @@ async fn scenario(s: &Server) {
     );
     assert!(signal["plan"]["steps"].is_array(), "{signal}");
     assert!(signal["reviewer"].is_null(), "{signal}");
-    let drafted = audit(s, &t.admin, "signal.draft").await;
+    // The evolver stores the signal, then audits it: wait for the record.
+    let deadline = Instant::now() + SESSION_WAIT;
+    let drafted = loop {
+        let drafted = audit(s, &t.admin, "signal.draft").await;
+        if drafted
+            .iter()
+            .any(|r| r["target"] == format!("signal:{first}"))
+            || Instant::now() >= deadline
+        {
+            break drafted;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(
         drafted
             .iter()

@@ -53,6 +53,9 @@ pub struct NewSignal {
 pub enum SignalDecision {
     /// Approve as drafted.
     Approve,
+    /// Approve as drafted without a person, because the plan was verified on the twin: status
+    /// `approved` with `auto_approved` set (`aoi bench --evolve`, `evolver.auto_approve_verified`).
+    AutoApprove,
     /// Replace the plan (and optionally the lesson and rationale), then approve: `edited`.
     Edit {
         plan: Json,
@@ -67,7 +70,7 @@ impl SignalDecision {
     /// The status the decision leaves the signal in.
     pub fn status(&self) -> SignalStatus {
         match self {
-            SignalDecision::Approve => SignalStatus::Approved,
+            SignalDecision::Approve | SignalDecision::AutoApprove => SignalStatus::Approved,
             SignalDecision::Edit { .. } => SignalStatus::Edited,
             SignalDecision::Reject { .. } => SignalStatus::Rejected,
         }
@@ -440,6 +443,7 @@ impl Store {
         };
         match decision {
             SignalDecision::Approve => {}
+            SignalDecision::AutoApprove => change.auto_approved = Set(true),
             SignalDecision::Edit {
                 plan,
                 lesson,

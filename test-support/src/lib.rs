@@ -6,6 +6,9 @@
 //! `POST /v1/unload_lora_adapter`. Replies come from a queue, then from rules matched on the last
 //! user message, then from a default. Failures can be scripted (first N requests) or random.
 //!
+//! A request with `"logprobs": true` gets `choices[0].logprobs.content` (one made-up entry per
+//! whitespace-separated piece of the reply), as vLLM answers; streamed replies carry none.
+//!
 //! LoRA loads: a `lora_path` starting with `missing/` fails with 404 as vLLM does for a path it
 //! cannot read; [`FakeServer::set_load_delay`] slows loads down and [`FakeServer::load_calls`]
 //! counts them.
@@ -338,19 +341,43 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, body: axum::body::B
             == Some(true);
         return stream_reply(&shared, id, model, reply, include_usage.then_some(usage));
     }
+    let mut choice = json!({
+        "index": 0,
+        "message": {"role": "assistant", "content": reply},
+        "finish_reason": "stop"
+    });
+    if request.get("logprobs").and_then(Value::as_bool) == Some(true)
+        && let Some(object) = choice.as_object_mut()
+    {
+        object.insert("logprobs".to_string(), token_logprobs(&reply));
+    }
     Json(json!({
         "id": id,
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": reply},
-            "finish_reason": "stop"
-        }],
+        "choices": [choice],
         "usage": usage
     }))
     .into_response()
+}
+
+/// vLLM's `choices[0].logprobs` for `reply`: one entry per whitespace-separated piece, with a
+/// made-up log-probability that is finite, at most 0 and lower for longer pieces.
+fn token_logprobs(reply: &str) -> Value {
+    let content: Vec<Value> = reply
+        .split_whitespace()
+        .map(|token| {
+            let logprob = -0.01 * token.chars().count() as f64;
+            json!({
+                "token": token,
+                "logprob": logprob,
+                "bytes": token.as_bytes(),
+                "top_logprobs": []
+            })
+        })
+        .collect();
+    json!({ "content": content })
 }
 
 /// Splits a reply into chunks of one word each, the whitespace after it included.
@@ -548,5 +575,21 @@ mod tests {
         assert_eq!(word_chunks(reply).concat(), reply);
         assert_eq!(word_chunks(reply).len(), 4);
         assert!(word_chunks("").is_empty());
+    }
+
+    #[test]
+    fn logprobs_have_one_finite_non_positive_entry_per_piece() {
+        let value = token_logprobs("{\"a\": 1,\n  \"b\"}");
+        let content = value["content"].as_array().unwrap();
+        let tokens: Vec<&str> = content
+            .iter()
+            .map(|e| e["token"].as_str().unwrap())
+            .collect();
+        assert_eq!(tokens, ["{\"a\":", "1,", "\"b\"}"]);
+        for entry in content {
+            let logprob = entry["logprob"].as_f64().unwrap();
+            assert!(logprob.is_finite() && logprob <= 0.0, "{entry}");
+        }
+        assert!(token_logprobs("").pointer("/content/0").is_none());
     }
 }

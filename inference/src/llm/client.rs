@@ -8,47 +8,20 @@
 
 use super::LlmConfig;
 use super::schema::ReplySchema;
-use aoi_core::{PolicyError, Usage};
+use aoi_core::{ChatMessage, PolicyError, Usage};
 use aoi_router::{ChatRequest, LoraAdapter, Pool, RouterError};
 use rand::Rng;
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Message {
-    pub role: &'static str,
-    pub content: String,
-}
-
-impl Message {
-    pub fn system(content: String) -> Self {
-        Message {
-            role: "system",
-            content,
-        }
-    }
-    pub fn user(content: String) -> Self {
-        Message {
-            role: "user",
-            content,
-        }
-    }
-    pub fn assistant(content: String) -> Self {
-        Message {
-            role: "assistant",
-            content,
-        }
-    }
-}
-
 /// The model's text and what the call cost.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub content: String,
     pub usage: Usage,
+    /// One log-probability per generated token, when asked for and the backend gave them.
+    pub logprobs: Option<Vec<f64>>,
 }
 
 /// What went wrong with one attempt, and whether another may succeed.
@@ -124,7 +97,7 @@ impl ChatClient {
         &self.config
     }
 
-    fn body(&self, messages: &[Message], schema: &ReplySchema) -> Value {
+    fn body(&self, messages: &[ChatMessage], schema: &ReplySchema) -> Value {
         let mut body = json!({
             "model": self.config.model,
             "messages": messages,
@@ -135,10 +108,13 @@ impl ChatClient {
                 "json_schema": {"name": schema.name, "schema": schema.schema, "strict": true}
             }
         });
-        if self.config.send_guided_json
-            && let Some(object) = body.as_object_mut()
-        {
-            object.insert("guided_json".to_string(), schema.schema.clone());
+        if let Some(object) = body.as_object_mut() {
+            if self.config.send_guided_json {
+                object.insert("guided_json".to_string(), schema.schema.clone());
+            }
+            if self.config.logprobs {
+                object.insert("logprobs".to_string(), Value::Bool(true));
+            }
         }
         body
     }
@@ -147,7 +123,7 @@ impl ChatClient {
     /// letting the pool do so, keeping `affinity` on one backend while it is healthy.
     pub async fn complete(
         &self,
-        messages: &[Message],
+        messages: &[ChatMessage],
         schema: &ReplySchema,
         affinity: Option<&str>,
     ) -> Result<Completion, PolicyError> {
@@ -290,5 +266,60 @@ fn parse_completion(value: &Value) -> Completion {
             model_calls: 1,
             parse_errors: 0,
         },
+        logprobs: parse_logprobs(value),
+    }
+}
+
+/// Reads `choices[0].logprobs.content[i].logprob` (OpenAI and vLLM chat format). Absent or null
+/// is `None`, and so is a list with an entry that is not a number: a partial list would no
+/// longer line up with the tokens, and a missing log-probability must not fail the call.
+fn parse_logprobs(value: &Value) -> Option<Vec<f64>> {
+    value
+        .pointer("/choices/0/logprobs/content")?
+        .as_array()?
+        .iter()
+        .map(|entry| entry.get("logprob").and_then(Value::as_f64))
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn reply(logprobs: Value) -> Value {
+        json!({
+            "choices": [{"message": {"role": "assistant", "content": "{}"}, "logprobs": logprobs}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2}
+        })
+    }
+
+    #[test]
+    fn logprobs_are_read_per_token_when_given() {
+        let value = reply(json!({"content": [
+            {"token": "{", "logprob": -0.25, "top_logprobs": []},
+            {"token": "}", "logprob": 0}
+        ]}));
+        let completion = parse_completion(&value);
+        assert_eq!(completion.logprobs, Some(vec![-0.25, 0.0]));
+        assert_eq!(completion.content, "{}");
+    }
+
+    #[test]
+    fn absent_null_or_malformed_logprobs_are_none() {
+        for logprobs in [
+            Value::Null,
+            json!({}),
+            json!({"content": null}),
+            json!({"content": "x"}),
+            json!({"content": [{"token": "{", "logprob": -0.1}, {"token": "}", "logprob": "low"}]}),
+            json!({"content": [{"token": "{"}]}),
+        ] {
+            let completion = parse_completion(&reply(logprobs.clone()));
+            assert_eq!(completion.logprobs, None, "{logprobs}");
+            assert_eq!(completion.usage.input_tokens, 5);
+        }
+        let no_field = json!({"choices": [{"message": {"content": "{}"}}]});
+        assert_eq!(parse_completion(&no_field).logprobs, None);
     }
 }

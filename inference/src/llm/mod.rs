@@ -9,12 +9,12 @@ pub mod schema;
 use crate::privacy::{RedactionPolicy, Redactor};
 use crate::prompts;
 use aoi_core::{
-    CompressInput, ObserverDecision, ObserverView, Policy, PolicyError, Reply, RoleRequest,
-    TaskSpec, ToolCall, Usage,
+    ChatMessage, CompressInput, ModelExchange, ObserverDecision, ObserverView, Policy, PolicyError,
+    Reply, RoleRequest, TaskSpec, ToolCall, Usage,
 };
 use aoi_router::Pool;
 use async_trait::async_trait;
-use client::{ChatClient, Message};
+use client::{ChatClient, Completion};
 use rand::Rng;
 use schema::ReplySchema;
 use std::sync::Arc;
@@ -41,6 +41,12 @@ pub struct LlmConfig {
     /// What is replaced with placeholders before a prompt leaves the process (and restored in
     /// the reply); `None` sends prompts as they are. Default: secrets only.
     pub redaction: Option<RedactionPolicy>,
+    /// Put the [`ModelExchange`] behind each reply on it (prompt as sent, completion as
+    /// received, both redacted), for training datasets. Default: off.
+    pub record_exchanges: bool,
+    /// Ask for per-token log-probabilities (`"logprobs": true`); recorded with the exchange
+    /// when the backend gives them. Default: off.
+    pub logprobs: bool,
 }
 
 impl Default for LlmConfig {
@@ -56,6 +62,8 @@ impl Default for LlmConfig {
             backoff_base: Duration::from_millis(250),
             send_guided_json: true,
             redaction: Some(RedactionPolicy::secrets_only()),
+            record_exchanges: false,
+            logprobs: false,
         }
     }
 }
@@ -131,6 +139,26 @@ impl LlmPolicy {
         }
     }
 
+    /// The exchange behind `completion`, the reply to `messages`, when recording is on: the
+    /// prompt as sent and the completion as received, placeholders not restored (and a secret
+    /// the model wrote itself replaced, as it would be before being sent back in a re-ask).
+    fn exchange(
+        &mut self,
+        messages: &[ChatMessage],
+        completion: &Completion,
+    ) -> Option<ModelExchange> {
+        if !self.client.config().record_exchanges {
+            return None;
+        }
+        let text = self.redact(completion.content.clone());
+        Some(ModelExchange {
+            prompt: messages.to_vec(),
+            completion: text,
+            logprobs: completion.logprobs.clone(),
+            temperature: Some(self.client.config().temperature),
+        })
+    }
+
     /// A parsed reply with this session's placeholders put back.
     fn restore<T: serde::Serialize + serde::de::DeserializeOwned>(&self, value: T) -> T {
         match self.redactor.as_ref() {
@@ -149,8 +177,8 @@ impl LlmPolicy {
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Result<Reply<T>, PolicyError> {
         let mut messages = vec![
-            Message::system(self.redact(system)),
-            Message::user(self.redact(user)),
+            ChatMessage::system(self.redact(system)),
+            ChatMessage::user(self.redact(user)),
         ];
         let mut usage = Usage::default();
         let affinity = self.affinity();
@@ -162,17 +190,22 @@ impl LlmPolicy {
         let error = match parse(&first.content) {
             Ok(value) => {
                 let value = self.restore(value);
-                return Ok(Reply { value, usage });
+                let exchange = self.exchange(&messages, &first);
+                return Ok(Reply {
+                    value,
+                    usage,
+                    exchange,
+                });
             }
             Err(error) => error,
         };
         usage.parse_errors += 1;
-        let first_content = self.redact(first.content);
-        messages.push(Message::assistant(first_content));
+        let first_content = self.redact(first.content.clone());
+        messages.push(ChatMessage::assistant(first_content));
         let again = self.redact(format!(
             "Your reply could not be used: {error}. Reply again with exactly one JSON object that matches the required format, and nothing else."
         ));
-        messages.push(Message::user(again));
+        messages.push(ChatMessage::user(again));
         let second = self
             .client
             .complete(&messages, schema, affinity.as_deref())
@@ -181,7 +214,12 @@ impl LlmPolicy {
         match parse(&second.content) {
             Ok(value) => {
                 let value = self.restore(value);
-                Ok(Reply { value, usage })
+                let exchange = self.exchange(&messages, &second);
+                Ok(Reply {
+                    value,
+                    usage,
+                    exchange,
+                })
             }
             Err(error) => Err(PolicyError::Unparsable(format!(
                 "{} reply after a re-ask: {error}",

@@ -2,7 +2,7 @@
 //! compiled once; the value to replace is the named group `v`, `w` or `x` (quoted double, quoted
 //! single, bare), or the whole match; `k` is the key it was labelled with, when there is one.
 
-use regex::Regex;
+use regex::{Regex, RegexSet, SetMatches};
 use std::net::Ipv6Addr;
 use std::sync::LazyLock;
 
@@ -187,6 +187,78 @@ static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
 
 pub(super) fn all() -> &'static [Detector] {
     &DETECTORS
+}
+
+/// The detectors' patterns in one [`RegexSet`]: a single pass over a text says which
+/// detectors match it anywhere, so only those run their own (capturing) search, and a text no
+/// detector matches is scanned once instead of once per detector. Whether a detector's regex
+/// matches a text is exactly whether the set reports it, so the spans found are the same.
+pub(super) struct Prefilter {
+    set: RegexSet,
+    /// For each detector of [`all`], the index of its pattern in the set (`None`: not in it).
+    in_set: Vec<Option<usize>>,
+}
+
+impl Prefilter {
+    fn new(identifiers: bool) -> Option<Prefilter> {
+        let mut patterns = Vec::new();
+        let mut in_set = Vec::new();
+        for detector in all() {
+            if detector.identifier && !identifiers {
+                in_set.push(None);
+                continue;
+            }
+            in_set.push(Some(patterns.len()));
+            patterns.push(detector.regex.as_ref()?.as_str());
+        }
+        let set = RegexSet::new(patterns).ok()?;
+        Some(Prefilter { set, in_set })
+    }
+
+    /// Which detectors (by index in [`all`]) match `text` somewhere.
+    pub fn matching(&self, text: &str) -> PrefilterMatches<'_> {
+        PrefilterMatches {
+            prefilter: self,
+            matches: self.set.matches(text),
+        }
+    }
+}
+
+/// The answer of [`Prefilter::matching`].
+pub(super) struct PrefilterMatches<'a> {
+    prefilter: &'a Prefilter,
+    matches: SetMatches,
+}
+
+impl PrefilterMatches<'_> {
+    /// Whether no detector matches.
+    pub fn is_empty(&self) -> bool {
+        !self.matches.matched_any()
+    }
+
+    /// Whether detector `index` (in [`all`]) matches.
+    pub fn contains(&self, index: usize) -> bool {
+        self.prefilter
+            .in_set
+            .get(index)
+            .copied()
+            .flatten()
+            .is_some_and(|i| self.matches.matched(i))
+    }
+}
+
+static SECRETS_PREFILTER: LazyLock<Option<Prefilter>> = LazyLock::new(|| Prefilter::new(false));
+static ALL_PREFILTER: LazyLock<Option<Prefilter>> = LazyLock::new(|| Prefilter::new(true));
+
+/// The prefilter over the secret detectors, or over every detector when `identifiers`; `None`
+/// only if a pattern failed to compile or the set is too large (the tests catch both), in
+/// which case callers run every detector.
+pub(super) fn prefilter(identifiers: bool) -> Option<&'static Prefilter> {
+    if identifiers {
+        ALL_PREFILTER.as_ref()
+    } else {
+        SECRETS_PREFILTER.as_ref()
+    }
 }
 
 fn any(_: &str, _: usize, _: usize, _: &str) -> bool {

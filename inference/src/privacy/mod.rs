@@ -68,6 +68,8 @@ pub struct Redactor {
     originals: HashMap<String, String>,
     /// The last number given per kind.
     counters: HashMap<&'static str, usize>,
+    /// Run every detector over every text instead of only those the prefilter says match.
+    full_scan: bool,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -85,6 +87,13 @@ impl Redactor {
             policy,
             ..Redactor::default()
         }
+    }
+
+    /// This redactor without the one-pass prefilter: every detector searches every text. The
+    /// result is the same, only slower; for benchmarks and tests that compare the two.
+    pub fn with_full_scan(mut self) -> Self {
+        self.full_scan = true;
+        self
     }
 
     pub fn policy(&self) -> RedactionPolicy {
@@ -182,12 +191,16 @@ impl Redactor {
     }
 
     /// Non-overlapping spans to replace, in text order: detectors earlier in the list win
-    /// overlaps, and nothing inside an existing placeholder is touched.
+    /// overlaps, and nothing inside an existing placeholder is touched. Unless
+    /// [`Redactor::with_full_scan`], one pass of the prefilter picks the detectors that match
+    /// the text at all, and only those search it again for their spans.
     fn find(&self, text: &str) -> Vec<Span> {
-        let mut taken: Vec<(usize, usize)> = PLACEHOLDER
-            .as_ref()
-            .map(|p| p.find_iter(text).map(|m| (m.start(), m.end())).collect())
-            .unwrap_or_default();
+        let mut taken: Vec<(usize, usize)> = match PLACEHOLDER.as_ref() {
+            Some(p) if text.contains("<<") => {
+                p.find_iter(text).map(|m| (m.start(), m.end())).collect()
+            }
+            _ => Vec::new(),
+        };
         let mut chosen = Vec::new();
         // Values already replaced this session, wherever they appear again, even unlabelled
         // (an instruction that quotes a restored password): longest first.
@@ -213,8 +226,21 @@ impl Redactor {
             }
         }
         let identifiers = self.policy.identifiers;
-        for detector in detectors::all() {
+        let matching = if self.full_scan {
+            None
+        } else {
+            detectors::prefilter(identifiers).map(|p| p.matching(text))
+        };
+        if chosen.is_empty() && matching.as_ref().is_some_and(|m| m.is_empty()) {
+            return chosen;
+        }
+        for (index, detector) in detectors::all().iter().enumerate() {
             if detector.identifier && !identifiers {
+                continue;
+            }
+            if let Some(matching) = &matching
+                && !matching.contains(index)
+            {
                 continue;
             }
             for span in detect(detector, text) {
@@ -284,6 +310,48 @@ mod tests {
         assert!(PLACEHOLDER.is_some());
         for d in detectors::all() {
             assert!(d.regex.is_some(), "{}", d.kind);
+        }
+        assert!(detectors::prefilter(false).is_some());
+        assert!(detectors::prefilter(true).is_some());
+    }
+
+    /// Lines that each set off one or more detectors, and clean ones.
+    const MIXED: &[&str] = &[
+        "Is the checkout service healthy? The last deploy was an hour ago.",
+        "DB_PASSWORD=hunter2-prod and api_key: \"Zx9qL2mN8pR4sT6v\"",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8\n-----END RSA PRIVATE KEY-----",
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE on host db-1.prod.internal (10.2.3.4)",
+        "curl -H 'Authorization: Bearer tok_live_a1B2c3D4e5F6g7H8' https://user:s3cr3t!@api.corp.com/x",
+        "mysql -u root -pS3cretPass orders; redis-cli -a Pa55w0rd ping; ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "pod checkout-7d9f8b6c5d-x2k9p restarted; mail ops@example.org; fe80::1ff:fe23:4567:890a down",
+        "password is 'correct horse' and <<password:1>> stays",
+        "  - name: REDIS_PASSWORD\n    value: 'Rds!2024pw'",
+        "{\\\"db_password\\\":\\\"Qw3rty!9\\\"} sk-proj-abcdefghijklmnopqrstuvwx",
+        "résumé of the incident: ünïcödé text, no secrets, cafe.internal is a host",
+    ];
+
+    #[test]
+    fn the_prefilter_finds_exactly_what_the_full_scan_finds() {
+        for policy in [
+            RedactionPolicy::secrets_only(),
+            RedactionPolicy::with_identifiers(),
+        ] {
+            let mut fast = Redactor::new(policy);
+            let mut full = Redactor::new(policy).with_full_scan();
+            for line in MIXED {
+                assert_eq!(fast.redact(line), full.redact(line), "{policy:?}: {line}");
+            }
+            // The second pass also sweeps for the values remembered in the first.
+            for line in MIXED {
+                let twice = format!("{line} {line}");
+                assert_eq!(
+                    fast.redact(&twice),
+                    full.redact(&twice),
+                    "{policy:?}: {line}"
+                );
+            }
+            assert!(fast.len() > 10, "{}", fast.len());
+            assert_eq!(fast.len(), full.len());
         }
     }
 

@@ -405,6 +405,15 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route!(
         "POST",
+        "/api/v1/datasets/export",
+        "Export a training dataset (grpo, sft or dpo) of the tenant as files and a manifest",
+        true,
+        Some(super::datasets_api::EXPORT_PERMISSION),
+        true,
+        || post(super::datasets_api::export)
+    ),
+    route!(
+        "POST",
         "/api/v1/sessions/{id}/verdict",
         "Mark a finished session right or wrong (with a category)",
         true,

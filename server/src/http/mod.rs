@@ -2,6 +2,7 @@
 //! /healthz, /readyz, /metrics and /api/openapi.json. Handlers extract, authorize, call, map.
 
 pub mod api;
+pub mod datasets_api;
 pub mod error;
 pub mod extract;
 pub mod inference_metrics;
