@@ -160,11 +160,30 @@ def aligned_logprobs(logprobs: Sequence[float] | None, n_tokens: int) -> list[fl
     return list(logprobs) + [float("nan")] * gap
 
 
+def attention_4d(attention_mask: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The ``(B, 1, L, L)`` mask the model gets: causal, real keys only, and every position may
+    see itself, so a left-padding query never has an empty row. (With a 2-D mask, bfloat16 SDPA
+    gives NaN on those rows, and the NaN reaches real tokens through the backward pass: measured
+    on an H100 with long prompts.) Boolean (True = attend) for SDPA; with ``dtype``, additive
+    (0 or the dtype's minimum) for eager attention."""
+    n = attention_mask.shape[1]
+    device = attention_mask.device
+    keys = attention_mask.bool()[:, None, None, :]
+    causal = torch.ones(n, n, dtype=torch.bool, device=device).tril()
+    allowed = (causal & keys) | torch.eye(n, dtype=torch.bool, device=device)
+    if dtype is None:
+        return allowed
+    blocked = torch.zeros(allowed.shape, dtype=dtype, device=device)
+    return blocked.masked_fill(~allowed, torch.finfo(dtype).min)
+
+
 def completion_logprobs(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     """Per-token log-probabilities ``(B, C)`` (float32) of the completion tokens given the
     prompt and the preceding completion tokens, under ``model`` (gradient flows if enabled)."""
     c = batch.completion_len
-    kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+    impl = getattr(getattr(model, "config", None), "_attn_implementation", None) or "sdpa"
+    mask = attention_4d(batch.attention_mask, dtype=None if impl == "sdpa" else model.dtype)
+    kwargs = {"input_ids": batch.input_ids, "attention_mask": mask,
               "position_ids": batch.position_ids, "use_cache": False}
     try:
         logits = model(**kwargs, logits_to_keep=c + 1).logits

@@ -157,6 +157,44 @@ def test_padded_batch_logprobs_match_unpadded_rows(multiple):
             assert torch.all(batch.completion_mask[i, len(c):] == 0)
 
 
+def test_attention_4d_is_causal_hides_padding_and_never_leaves_a_row_empty():
+    mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])
+    allowed = grpo.attention_4d(mask)
+    assert allowed.shape == (2, 1, 4, 4) and allowed.dtype == torch.bool
+    assert bool(allowed.any(dim=-1).all())  # padding queries see themselves
+    assert not allowed[0, 0, 2, 0] and not allowed[0, 0, 3, 1]  # real tokens never see padding
+    assert allowed[0, 0, 3, 2] and allowed[0, 0, 3, 3] and not allowed[0, 0, 2, 3]  # causal
+    assert bool(allowed[1, 0].eq(torch.ones(4, 4, dtype=torch.bool).tril()).all())
+    additive = grpo.attention_4d(mask, dtype=torch.float32)
+    assert additive[0, 0, 3, 0] == torch.finfo(torch.float32).min and additive[0, 0, 3, 2] == 0
+
+
+def test_eager_attention_gives_the_same_logprobs_as_sdpa():
+    _, batch = _toy_batch(pad_to_multiple=32)
+    sdpa = tiny_model(seed=1).eval()
+    eager = tiny_model(seed=1).eval()
+    eager.set_attn_implementation("eager")
+    with torch.no_grad():
+        a = grpo.completion_logprobs(sdpa, batch)
+        b = grpo.completion_logprobs(eager, batch)
+    assert torch.allclose(a * batch.completion_mask, b * batch.completion_mask, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="bfloat16 SDPA on CUDA")
+def test_bf16_gradients_stay_finite_with_long_left_padding():
+    # A 2-D mask left a padding query with no key, which bf16 SDPA answered with NaN.
+    torch.manual_seed(0)
+    model = tiny_model(seed=3, max_positions=8192).to("cuda", torch.bfloat16)
+    prompts = [[BOS_ID] + [65 + i % 26 for i in range(6000)], [BOS_ID, 66, 67]]
+    completions = [[70, 71, EOS_ID], [72, EOS_ID]]
+    batch = grpo.collate(prompts, completions, [None, None], [1.0, -1.0], [1.0, 0.0], PAD_ID,
+                         pad_to_multiple=32).to("cuda")
+    logp = grpo.completion_logprobs(model, batch)
+    (logp * batch.completion_mask).sum().backward()
+    assert torch.isfinite(logp).all()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
 def test_on_policy_first_step_has_ratio_one_and_zero_kl():
     from peft import LoraConfig, get_peft_model
 
