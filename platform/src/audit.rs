@@ -48,6 +48,10 @@ pub async fn record(platform: &Platform, entry: Entry) -> Result<AuditEvent, Api
 const SINK_BATCH: usize = 512;
 /// Records waiting in the [`AuditSink`] before callers wait for room.
 const SINK_CAPACITY: usize = 16_384;
+/// How long the [`AuditSink`] keeps gathering records after the first of a batch, so a steady
+/// stream of usage records is written in a few larger transactions (each commit costs about as
+/// much as dozens of rows). A flush ends the wait at once.
+const SINK_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum SinkCommand {
     Record(NewAuditEvent),
@@ -56,8 +60,9 @@ enum SinkCommand {
 
 /// Usage records (`api_key.use`, `inference.chat`) are frequent and change nothing, so they are
 /// written behind the request in batches: one transaction per batch, formed from whatever
-/// arrived while the previous batch was being written. Decisions and writes never go through
-/// here ([`record`] is synchronous and fails its operation).
+/// arrived while the previous batch was being written and within [`SINK_LINGER`] of the
+/// batch's first record (at most [`SINK_BATCH`]). Decisions and writes never go through here
+/// ([`record`] is synchronous and fails its operation).
 ///
 /// Readers of the audit log call [`AuditSink::flush`] first, so a request's usage record is
 /// visible to the next read in the same process. A failing database is retried once per batch;
@@ -108,6 +113,7 @@ impl AuditSink {
 
 async fn sink_loop(store: aoi_store::Store, mut rx: tokio::sync::mpsc::Receiver<SinkCommand>) {
     while let Some(first) = rx.recv().await {
+        let linger_until = tokio::time::Instant::now() + SINK_LINGER;
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
         let mut next = Some(first);
@@ -116,10 +122,21 @@ async fn sink_loop(store: aoi_store::Store, mut rx: tokio::sync::mpsc::Receiver<
                 SinkCommand::Record(event) => batch.push(event),
                 SinkCommand::Flush(done) => flushes.push(done),
             }
-            if batch.len() >= SINK_BATCH {
+            // Full, or someone waits for what is queued (all of it is in the batch: the
+            // channel is in order): write now.
+            if batch.len() >= SINK_BATCH || !flushes.is_empty() {
                 break;
             }
-            next = rx.try_recv().ok();
+            next = match rx.try_recv() {
+                Ok(command) => Some(command),
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                    tokio::time::timeout_at(linger_until, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
+            };
         }
         write_batch(&store, batch).await;
         for done in flushes {

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use super::error::HttpError;
 
 /// The authenticated caller (`Authorization: Bearer <JWT or API key>`). A request made with
-/// an API key is audited as `api_key.use`.
+/// an API key is audited as `api_key.use`, except on a route that records its calls with the
+/// key itself (`POST /v1/chat/completions`: `inference.chat`).
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
 
@@ -48,7 +49,8 @@ impl Auth {
 
 /// Turns an `Authorization` value (`Bearer <JWT or API key>`, from a REST header or gRPC
 /// metadata) into the caller. A request made with an API key is audited as `api_key.use`
-/// with `method` and `path`. Shared by both transports.
+/// with `method` and `path`, unless that route records every call with the key itself
+/// ([`super::openai::records_own_key_use`]). Shared by both transports.
 pub async fn authenticate(
     platform: &Platform,
     authorization: Option<&str>,
@@ -64,7 +66,8 @@ pub async fn authenticate(
             tracing::info!(cause = %e, "authentication refused");
             ApiError::from(e)
         })?;
-    if principal.kind == PrincipalKind::ApiKey {
+    if principal.kind == PrincipalKind::ApiKey && !super::openai::records_own_key_use(method, path)
+    {
         aoi_platform::audit::record_key_use(platform, &principal, method, path).await?;
     }
     Ok(principal)

@@ -17,9 +17,13 @@
 //! Before a request leaves the process every message's text is redacted by a fresh
 //! [`Redactor`]; placeholders are restored in a non-streaming reply's
 //! `choices[].message.content` and, through a [`StreamRestorer`], in streamed deltas (a
-//! placeholder split across chunks is held back until it is whole). Every call that reaches
-//! the pool is recorded once as `inference.chat` in the audit log (written in batches behind
-//! the answers) and counted per tenant and model on /metrics.
+//! placeholder split across chunks is held back until it is whole). Every call that passes
+//! authorization is recorded once as `inference.chat` in the audit log (written in batches
+//! behind the answers; actor `key:<id>` or `user:<id>` and `actor_name`): with its backend
+//! when it reached the pool, with `refused` (the status answered) when it was refused before.
+//! Calls that reach the pool are counted per tenant and model on /metrics. Since that record
+//! names the key, an API key's call here is not also recorded as `api_key.use`
+//! ([`records_own_key_use`]).
 //!
 //! Quotas: before the pool is called the tenant's permit is acquired with an estimate of
 //! `max_tokens` (or [`DEFAULT_MAX_TOKENS`]) plus the prompt's characters / 4. Over a limit the
@@ -33,17 +37,17 @@
 //! one session prefer the same backend) and the canary draw's key.
 
 use aoi_control::{ApiError, Permission};
+use aoi_inference::privacy::StreamRestorer;
 use aoi_inference::privacy::{RedactionPolicy, Redactor};
 use aoi_platform::Platform;
 use aoi_platform::audit;
-use aoi_inference::privacy::StreamRestorer;
 use aoi_platform::inference_metrics::{Outcome, Series};
 use aoi_platform::models;
-use aoi_store::AdapterStatus;
 use aoi_router::{
     ChatRequest, ChatStream, LoraAdapter, Pool, QuotaError, QuotaLimits, QuotaPermit, Quotas,
     RouterError, StreamUsage, Trust,
 };
+use aoi_store::AdapterStatus;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -67,6 +71,27 @@ pub const MODELS_PERMISSION: Permission = Permission::ReadModels;
 pub const DEFAULT_MAX_TOKENS: u64 = 1024;
 /// The request header whose value is the pool's affinity key.
 pub const SESSION_HEADER: &str = "x-aoi-session";
+
+/// Whether the route answering `method path` records every authorized call itself, naming the
+/// key (`inference.chat`), so authentication need not record an `api_key.use` as well.
+pub fn records_own_key_use(method: &str, path: &str) -> bool {
+    method == "POST" && path == "/v1/chat/completions"
+}
+
+/// A call answered before it reached the pool, and the model it asked for (when it named one).
+struct Refused {
+    model: Option<String>,
+    response: Response,
+}
+
+impl Refused {
+    fn new(model: Option<&str>, response: impl IntoResponse) -> Refused {
+        Refused {
+            model: model.map(str::to_string),
+            response: response.into_response(),
+        }
+    }
+}
 
 fn error_response(status: u16, code: &str, message: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -202,7 +227,10 @@ pub async fn models(State(platform): State<Platform>, auth: Auth) -> HttpResult<
         }
     }
     for version in models::list_adapters(&platform, &proof).await? {
-        let live = matches!(version.status, AdapterStatus::Active | AdapterStatus::Canary);
+        let live = matches!(
+            version.status,
+            AdapterStatus::Active | AdapterStatus::Canary
+        );
         if live && !seen.contains(&version.name) {
             data.push(json!({
                 "id": version.name,
@@ -260,35 +288,61 @@ async fn record(
     audit::record_usage(platform, proof, "inference.chat", model, details).await
 }
 
-/// `POST /v1/chat/completions`.
+/// `POST /v1/chat/completions`. The body is read after authorization, so that a malformed
+/// one is recorded with its caller like any other refusal.
 pub async fn chat_completions(
     State(platform): State<Platform>,
     auth: Auth,
     headers: HeaderMap,
-    ApiJson(mut body): ApiJson<Value>,
+    body: Result<ApiJson<Value>, HttpError>,
 ) -> HttpResult<Response> {
     let proof = auth.authorize(&platform, CHAT_PERMISSION).await?;
+    match chat(&platform, &proof, &headers, body).await {
+        Ok(response) => Ok(response),
+        Err(refused) => {
+            let status = refused.response.status().as_u16();
+            let model = refused.model.unwrap_or_default();
+            let details = json!({"model": model, "refused": status});
+            record(&platform, &proof, &model, details).await?;
+            Ok(refused.response)
+        }
+    }
+}
+
+/// The call once authorized: a refusal before the pool, or the answer (recorded here).
+async fn chat(
+    platform: &Platform,
+    proof: &aoi_control::authz::Authorized,
+    headers: &HeaderMap,
+    body: Result<ApiJson<Value>, HttpError>,
+) -> Result<Response, Refused> {
     let started = Instant::now();
-    let Some(pool) = pool(&platform).cloned() else {
-        return Ok(not_configured());
+    let ApiJson(mut body) = body.map_err(|e| Refused::new(None, e))?;
+    let Some(pool) = pool(platform).cloned() else {
+        return Err(Refused::new(None, not_configured()));
     };
     if !body.is_object() {
-        return Err(HttpError::bad_request("body", "must be a JSON object"));
+        return Err(Refused::new(
+            None,
+            HttpError::bad_request("body", "must be a JSON object"),
+        ));
     }
     let requested = match body.get("model").and_then(Value::as_str) {
         Some(m) if !m.trim().is_empty() => m.to_string(),
         _ => {
-            return Err(ApiError::invalid_input(
+            let error = ApiError::invalid_input(
                 "model",
                 "is required: name a model or adapter from GET /v1/models",
-            )
-            .into());
+            );
+            return Err(Refused::new(None, HttpError::from(error)));
         }
     };
+    let refuse = |e: ApiError| Refused::new(Some(&requested), HttpError::from(e));
     if !body.get("messages").is_some_and(Value::is_array) {
-        return Err(
-            ApiError::invalid_input("messages", "is required: a list of chat messages").into(),
-        );
+        return Err(refuse(ApiError::invalid_input(
+            "messages",
+            "is required: a list of chat messages",
+        )));
     }
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let affinity = headers
@@ -298,11 +352,14 @@ pub async fn chat_completions(
         .filter(|v| !v.is_empty())
         .map(str::to_string);
     let slug = proof.principal().tenant.as_str().to_string();
-    let tenant = aoi_platform::tenants::tenant_id_of(&platform, &proof.principal().tenant).await?;
-    let policy = models::inference_policy(&platform, tenant).await?;
+    let tenant = aoi_platform::tenants::tenant_id_of(platform, &proof.principal().tenant)
+        .await
+        .map_err(refuse)?;
+    let policy = models::inference_policy(platform, tenant)
+        .await
+        .map_err(refuse)?;
     let resolved =
-        match models::resolve_model(&platform, tenant, &slug, &requested, affinity.as_deref())
-            .await
+        match models::resolve_model(platform, tenant, &slug, &requested, affinity.as_deref()).await
         {
             Ok(resolved) => resolved,
             Err(e) => {
@@ -310,7 +367,7 @@ pub async fn chat_completions(
                     .inference_metrics
                     .series(&slug, &requested)
                     .count(Outcome::Rejected);
-                return Err(e.into());
+                return Err(refuse(e));
             }
         };
     let series = platform.inference_metrics.series(&slug, &resolved.name);
@@ -330,7 +387,7 @@ pub async fn chat_completions(
                 QuotaError::Exceeded(_) => Outcome::RateLimited,
                 QuotaError::Store(_) => Outcome::Failed,
             });
-            return Ok(quota_error(&e));
+            return Err(Refused::new(Some(&requested), quota_error(&e)));
         }
     };
     let mut redactor = Redactor::new(if policy.redact_identifiers {
@@ -364,7 +421,9 @@ pub async fn chat_completions(
             Ok(chunks) => {
                 series.count(Outcome::Ok);
                 details["backend"] = json!(chunks.backend());
-                record(&platform, &proof, &requested, details).await?;
+                if let Err(e) = record(platform, proof, &requested, details).await {
+                    return Ok(HttpError::from(e).into_response());
+                }
                 let relay = Relay {
                     usage: chunks.usage(),
                     chunks,
@@ -389,7 +448,9 @@ pub async fn chat_completions(
                 charge(&quotas, &mut permit, 0).await;
                 drop(permit);
                 details["error"] = json!(e.to_string());
-                record(&platform, &proof, &requested, details).await?;
+                if let Err(e) = record(platform, proof, &requested, details).await {
+                    return Ok(HttpError::from(e).into_response());
+                }
                 Ok(router_error(&e))
             }
         };
@@ -414,7 +475,9 @@ pub async fn chat_completions(
             details["attempts"] = json!(response.attempts);
             details["prompt_tokens"] = json!(usage.prompt_tokens);
             details["completion_tokens"] = json!(usage.completion_tokens);
-            record(&platform, &proof, &requested, details).await?;
+            if let Err(e) = record(platform, proof, &requested, details).await {
+                return Ok(HttpError::from(e).into_response());
+            }
             restore_choices(&mut reply, &redactor);
             // The caller sees the name it asked for, not the upstream adapter name.
             if let Some(model) = reply.get_mut("model") {
@@ -427,7 +490,9 @@ pub async fn chat_completions(
             charge(&quotas, &mut permit, 0).await;
             drop(permit);
             details["error"] = json!(e.to_string());
-            record(&platform, &proof, &requested, details).await?;
+            if let Err(e) = record(platform, proof, &requested, details).await {
+                return Ok(HttpError::from(e).into_response());
+            }
             Ok(router_error(&e))
         }
     }
