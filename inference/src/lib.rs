@@ -1,5 +1,6 @@
-//! aoi-inference: policies that decide the agent's next action. Depends on aoi-core only among
-//! AOI crates: it never sees the twin, so it cannot read an injected fault or an answer.
+//! aoi-inference: policies that decide the agent's next action. Depends on aoi-core and
+//! aoi-router only among AOI crates: it never sees the twin, so it cannot read an injected fault
+//! or an answer.
 //!
 //! - [`llm`]: the `llm` policy, any OpenAI-compatible chat endpoint (vLLM in production).
 //! - [`prompts`]: the paper's role prompts, with tool output marked as untrusted data.
