@@ -5,18 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::evolver::failed_session;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aoi_control::Config;
 use aoi_e2e::{create_pg_database, drop_pg_database, pg_url};
 use aoi_platform::Platform;
-use aoi_store::{
-    AuditFilter, AuditScope, EnvironmentSpec, NewEnvironment, NewIncident, NewSession, NewTenant,
-    SessionStatus, SignalStatus, TenantId,
-};
-use serde_json::json;
-use uuid::Uuid;
+use aoi_store::{AuditFilter, AuditScope, EnvironmentSpec, SignalStatus};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aoi");
 const PROBLEM: &str = "k8s_target_port-misconfig-mitigation-1";
@@ -33,85 +31,6 @@ impl Drop for Worker {
     }
 }
 
-/// A failed session of a twin of [`PROBLEM`], put in the database as an agent worker leaves
-/// it (the evolver's sweep or the queued job picks it up).
-async fn failed_twin_session(platform: &Platform) -> (TenantId, Uuid) {
-    let store = &platform.store;
-    let tenant = store
-        .create_tenant(NewTenant {
-            slug: "evolver-process".into(),
-            name: "Evolver process".into(),
-        })
-        .await
-        .unwrap();
-    let tenant = TenantId::from_uuid(tenant.id);
-    let environment = store
-        .create_environment(
-            tenant,
-            NewEnvironment {
-                name: "twin-demo".into(),
-                spec: EnvironmentSpec::Twin {
-                    problem_id: PROBLEM.into(),
-                },
-                config: json!({}),
-            },
-        )
-        .await
-        .unwrap();
-    let incident = store
-        .create_incident(
-            tenant,
-            NewIncident {
-                fingerprint: format!("fp-{}", Uuid::new_v4().simple()),
-                title: "user-service unreachable".into(),
-                severity: "critical".into(),
-                service: Some("user-service".into()),
-                namespace: Some("test-social-network".into()),
-                labels: json!({}),
-            },
-        )
-        .await
-        .unwrap();
-    let session = store
-        .create_session(
-            tenant,
-            NewSession {
-                incident_id: incident.id,
-                environment_id: environment.id,
-            },
-        )
-        .await
-        .unwrap();
-    store
-        .claim_session(
-            "agent-test",
-            chrono::Duration::seconds(60),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap()
-        .expect("the session is queued");
-    store
-        .finish_session(
-            tenant,
-            session.id,
-            "agent-test",
-            SessionStatus::Failed,
-            Some(json!({
-                "outcome": {"kind": "failed", "message": "the agent gave up"},
-                "error": "the agent gave up",
-                "policy": "builtin",
-            })),
-        )
-        .await
-        .unwrap();
-    store
-        .enqueue_evolver_job(tenant, session.id, "session_failed")
-        .await
-        .unwrap();
-    (tenant, session.id)
-}
-
 #[tokio::test]
 async fn aoi_worker_evolver_drafts_a_pending_signal_as_its_own_process() {
     let database = create_pg_database().await;
@@ -121,7 +40,13 @@ async fn aoi_worker_evolver_drafts_a_pending_signal_as_its_own_process() {
     config.server.data_dir = dir.path().to_path_buf();
     config.database.url = Some(url.clone());
     let platform = Platform::open(config).await.unwrap();
-    let (tenant, session) = failed_twin_session(&platform).await;
+    let (tenant, session) = failed_session(
+        &platform,
+        EnvironmentSpec::Twin {
+            problem_id: PROBLEM.into(),
+        },
+        Vec::new(),
+    ).await;
 
     let log = std::fs::File::create(dir.path().join("worker.log")).unwrap();
     let child = Command::new(BIN)
