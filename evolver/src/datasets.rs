@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 /// exports without depending on aoi-learning itself.
 pub use aoi_learning::dataset::{
     Counts, DatasetKind, DatasetRow, DpoRow, ExportMeta, FORMAT, FileEntry, GrpoRow, Manifest,
-    Message, SftRow, SftSource, VERSION, read_dataset, sha256_hex,
+    Message, SftRow, SftSource, VERSION, export_in_memory, read_dataset, sha256_hex,
 };
 pub use aoi_learning::rewards::RewardWeights;
 

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-pub use io::{DatasetWriter, ExportMeta, read_dataset, rfc3339_utc, sha256_hex};
+pub use io::{
+    DatasetWriter, ExportMeta, InMemoryExport, export_in_memory, read_dataset, rfc3339_utc,
+    sha256_hex,
+};
 
 /// `manifest.json`'s `format`.
 pub const FORMAT: &str = "aoi-dataset";

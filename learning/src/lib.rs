@@ -19,7 +19,8 @@ pub mod trace;
 
 pub use dataset::{
     Dataset, DatasetError, DatasetKind, DatasetRow, DatasetRows, DatasetWriter, DpoRow, ExportMeta,
-    GrpoRow, Manifest, Message, MessageRole, SftRow, SftSource, read_dataset,
+    GrpoRow, InMemoryExport, Manifest, Message, MessageRole, SftRow, SftSource, export_in_memory,
+    read_dataset,
 };
 pub use grpo::{GrpoConfig, GrpoTerm, group_advantages, grpo_objective};
 pub use patterns::{FailurePattern, Mining, ReferenceRun, TaskInfo, Verdict, mine};

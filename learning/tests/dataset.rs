@@ -433,3 +433,23 @@ fn times_are_rfc3339_utc() {
         "2000-02-29T00:00:00Z"
     );
 }
+
+#[test]
+fn an_export_built_in_memory_is_byte_for_byte_the_folder_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = grpo_rows();
+    let meta = grpo_meta();
+    let on_disk = export(dir.path(), meta.clone(), &rows);
+    let in_memory = aoi_learning::export_in_memory(&rows, meta).unwrap();
+    assert_eq!(in_memory.manifest, on_disk);
+    for (name, content) in &in_memory.files {
+        let written = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(&written, content, "{name}");
+    }
+    assert_eq!(in_memory.files.len(), 2);
+    // A row that breaks a rule is refused in memory as on disk, naming the field.
+    let mut bad = grpo_rows();
+    bad[1].reward = f64::NAN;
+    let err = aoi_learning::export_in_memory(&bad, grpo_meta()).unwrap_err();
+    assert!(err.to_string().contains("reward"), "{err}");
+}

@@ -22,9 +22,9 @@ use aoi_control::authz::Authorized;
 use aoi_control::{ApiError, Config, Permission};
 use aoi_core::{Submission, TaskSpec, TaskType, Trajectory};
 use aoi_evolver::datasets::{
-    Counts, DatasetKind, DatasetRow, ExportMeta, FORMAT, FileEntry, Manifest, RewardWeights,
-    RunRecord, SignalRecord, Skipped, VERSION, dpo_row_from_signal, grpo_rows, plan_from_json,
-    relevant_resources, sft_row_from_signal, sft_rows_from_success, sha256_hex,
+    DatasetKind, DatasetRow, ExportMeta, Manifest, RewardWeights, RunRecord, SignalRecord,
+    Skipped, dpo_row_from_signal, export_in_memory, grpo_rows, plan_from_json,
+    relevant_resources, sft_row_from_signal, sft_rows_from_success,
 };
 use aoi_store::SessionFilter;
 use aoi_store::{EnvironmentKind, Session, SessionStatus, SignalStatus, TenantId};
@@ -255,19 +255,16 @@ fn grpo_groups(
     groups
 }
 
-/// The rows as `<kind>.jsonl` and the manifest, byte for byte what `DatasetWriter` writes. A row
-/// that fails its checks is left out and counted.
+/// The export of `rows` (the same bytes `DatasetWriter` writes); a row that breaks a rule is
+/// left out and counted in `skipped`, naming its session and field.
 fn build<R: DatasetRow>(
     rows: &[R],
     meta: ExportMeta,
     skipped: &mut Skipped,
 ) -> Result<(Manifest, Vec<ExportFile>), String> {
-    let mut text = String::new();
-    let mut count = 0u64;
-    let mut sessions = std::collections::BTreeSet::new();
-    let mut groups = std::collections::BTreeSet::new();
-    for row in rows {
-        if let Err(e) = row.check() {
+    let valid = rows.iter().filter(|row| match row.check() {
+        Ok(()) => true,
+        Err(e) => {
             skipped.invalid_rows += 1;
             skipped.reasons.push(format!(
                 "session {}: a row was left out: field `{}`: {}",
@@ -275,53 +272,16 @@ fn build<R: DatasetRow>(
                 e.field,
                 e.message
             ));
-            continue;
+            false
         }
-        let line = serde_json::to_string(row).map_err(|e| format!("row not serialised: {e}"))?;
-        text.push_str(&line);
-        text.push('\n');
-        count += 1;
-        sessions.insert(row.session_id().to_owned());
-        if let Some(g) = row.group_id() {
-            groups.insert(g.to_owned());
-        }
-    }
-    let kind = R::KIND;
-    let file_name = kind.file_name();
-    let manifest = Manifest {
-        format: FORMAT.to_owned(),
-        version: VERSION,
-        kind,
-        tenant: meta.tenant,
-        created_at: meta.created_at,
-        generator: meta.generator,
-        files: vec![FileEntry {
-            path: file_name.clone(),
-            rows: count,
-            sha256: sha256_hex(text.as_bytes()),
-        }],
-        counts: Counts {
-            rows: count,
-            groups: (kind == DatasetKind::Grpo).then_some(groups.len() as u64),
-            sessions: sessions.len() as u64,
-        },
-        source_sessions: sessions.into_iter().collect(),
-        reward_weights: meta.reward_weights,
-    };
-    let mut manifest_text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| format!("manifest not serialised: {e}"))?;
-    manifest_text.push('\n');
-    let files = vec![
-        ExportFile {
-            path: file_name,
-            content: text,
-        },
-        ExportFile {
-            path: "manifest.json".to_owned(),
-            content: manifest_text,
-        },
-    ];
-    Ok((manifest, files))
+    });
+    let export = export_in_memory(valid, meta).map_err(|e| e.to_string())?;
+    let files = export
+        .files
+        .into_iter()
+        .map(|(path, content)| ExportFile { path, content })
+        .collect();
+    Ok((export.manifest, files))
 }
 
 /// The tenant's finished sessions (succeeded or failed) in the filter's time range, oldest

@@ -168,6 +168,122 @@ fn check_meta(
     }
 }
 
+/// What a manifest counts while rows are written: the file's hash, rows, sessions, groups.
+#[derive(Debug)]
+struct Tally {
+    hasher: Sha256,
+    rows: u64,
+    sessions: BTreeSet<String>,
+    groups: BTreeSet<String>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            hasher: Sha256::new(),
+            rows: 0,
+            sessions: BTreeSet::new(),
+            groups: BTreeSet::new(),
+        }
+    }
+
+    /// Counts one written line (with its `\n`) of `row`.
+    fn add<R: DatasetRow>(&mut self, row: &R, line: &[u8]) {
+        self.hasher.update(line);
+        self.rows += 1;
+        self.sessions.insert(row.session_id().to_string());
+        if let Some(group) = row.group_id() {
+            self.groups.insert(group.to_string());
+        }
+    }
+
+    fn manifest(self, kind: DatasetKind, file_name: String, meta: ExportMeta) -> Manifest {
+        Manifest {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            kind,
+            tenant: meta.tenant,
+            created_at: meta.created_at,
+            generator: meta.generator,
+            files: vec![FileEntry {
+                path: file_name,
+                rows: self.rows,
+                sha256: hex(&self.hasher.finalize()),
+            }],
+            counts: Counts {
+                rows: self.rows,
+                groups: (kind == DatasetKind::Grpo).then_some(self.groups.len() as u64),
+                sessions: self.sessions.len() as u64,
+            },
+            source_sessions: self.sessions.into_iter().collect(),
+            reward_weights: meta.reward_weights,
+        }
+    }
+}
+
+/// The manifest as written: pretty JSON and a final newline.
+fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, DatasetError> {
+    let mut text = serde_json::to_vec_pretty(manifest)
+        .map_err(|e| DatasetError::Manifest(format!("could not serialise: {e}")))?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+/// One row as a JSONL line (checked first); errors name the file, line and field.
+fn row_line<R: DatasetRow>(row: &R, file: &str, line_no: u64) -> Result<Vec<u8>, DatasetError> {
+    let row_err = |field: String, message: String| DatasetError::Row {
+        file: file.to_string(),
+        line: usize::try_from(line_no).unwrap_or(usize::MAX),
+        field,
+        message,
+    };
+    row.check().map_err(|e| row_err(e.field, e.message))?;
+    let mut line = serde_json::to_vec(row).map_err(|e| row_err(String::new(), e.to_string()))?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// An export built in memory (to send over HTTP): the same bytes [`DatasetWriter`] writes to
+/// a folder, so written out as `files` it reads back with [`read_dataset`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InMemoryExport {
+    pub manifest: Manifest,
+    /// `(file name, content)`: the rows file, then `manifest.json`.
+    pub files: Vec<(String, String)>,
+}
+
+/// Builds an export of `rows` in memory, with every check [`DatasetWriter`] makes.
+pub fn export_in_memory<'a, R: DatasetRow + 'a>(
+    rows: impl IntoIterator<Item = &'a R>,
+    meta: ExportMeta,
+) -> Result<InMemoryExport, DatasetError> {
+    check_meta(
+        R::KIND,
+        &meta.tenant,
+        &meta.created_at,
+        &meta.generator,
+        meta.reward_weights.as_ref(),
+    )
+    .map_err(DatasetError::Settings)?;
+    let file_name = R::KIND.file_name();
+    let mut tally = Tally::new();
+    let mut text = Vec::new();
+    for row in rows {
+        let line = row_line(row, &file_name, tally.rows + 1)?;
+        tally.add(row, &line);
+        text.extend_from_slice(&line);
+    }
+    let manifest = tally.manifest(R::KIND, file_name.clone(), meta);
+    let as_text = |bytes: Vec<u8>| {
+        String::from_utf8(bytes).map_err(|e| DatasetError::Manifest(format!("not UTF-8: {e}")))
+    };
+    let files = vec![
+        (file_name, as_text(text)?),
+        (MANIFEST.to_string(), as_text(manifest_bytes(&manifest)?)?),
+    ];
+    Ok(InMemoryExport { manifest, files })
+}
+
 /// Writes one export: rows into `<kind>.jsonl`, then `manifest.json` on [`finish`](Self::finish).
 /// A folder without a manifest is an unfinished export and does not read.
 #[derive(Debug)]
@@ -175,10 +291,7 @@ pub struct DatasetWriter<R: DatasetRow> {
     dir: PathBuf,
     file_name: String,
     out: BufWriter<File>,
-    hasher: Sha256,
-    rows: u64,
-    sessions: BTreeSet<String>,
-    groups: BTreeSet<String>,
+    tally: Tally,
     meta: ExportMeta,
     _rows: PhantomData<R>,
 }
@@ -212,10 +325,7 @@ impl<R: DatasetRow> DatasetWriter<R> {
             dir,
             file_name,
             out: BufWriter::new(file),
-            hasher: Sha256::new(),
-            rows: 0,
-            sessions: BTreeSet::new(),
-            groups: BTreeSet::new(),
+            tally: Tally::new(),
             meta,
             _rows: PhantomData,
         })
@@ -223,31 +333,16 @@ impl<R: DatasetRow> DatasetWriter<R> {
 
     /// Checks and appends one row.
     pub fn write(&mut self, row: &R) -> Result<(), DatasetError> {
-        let line_no = usize::try_from(self.rows + 1).unwrap_or(usize::MAX);
-        let row_err = |field: String, message: String| DatasetError::Row {
-            file: self.file_name.clone(),
-            line: line_no,
-            field,
-            message,
-        };
-        row.check().map_err(|e| row_err(e.field, e.message))?;
-        let mut line =
-            serde_json::to_vec(row).map_err(|e| row_err(String::new(), e.to_string()))?;
-        line.push(b'\n');
+        let line = row_line(row, &self.file_name, self.tally.rows + 1)?;
         let path = self.dir.join(&self.file_name);
         self.out.write_all(&line).map_err(io_err(&path))?;
-        self.hasher.update(&line);
-        self.rows += 1;
-        self.sessions.insert(row.session_id().to_string());
-        if let Some(group) = row.group_id() {
-            self.groups.insert(group.to_string());
-        }
+        self.tally.add(row, &line);
         Ok(())
     }
 
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.tally.rows
     }
 
     /// Flushes the rows and writes `manifest.json` (through a temporary file, so a manifest
@@ -259,29 +354,8 @@ impl<R: DatasetRow> DatasetWriter<R> {
             source: e.into_error(),
         })?;
         file.sync_all().map_err(io_err(&path))?;
-        let manifest = Manifest {
-            format: FORMAT.to_string(),
-            version: VERSION,
-            kind: R::KIND,
-            tenant: self.meta.tenant,
-            created_at: self.meta.created_at,
-            generator: self.meta.generator,
-            files: vec![FileEntry {
-                path: self.file_name,
-                rows: self.rows,
-                sha256: hex(&self.hasher.finalize()),
-            }],
-            counts: Counts {
-                rows: self.rows,
-                groups: (R::KIND == DatasetKind::Grpo).then_some(self.groups.len() as u64),
-                sessions: self.sessions.len() as u64,
-            },
-            source_sessions: self.sessions.into_iter().collect(),
-            reward_weights: self.meta.reward_weights,
-        };
-        let mut text = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| DatasetError::Manifest(format!("could not serialise: {e}")))?;
-        text.push(b'\n');
+        let manifest = self.tally.manifest(R::KIND, self.file_name, self.meta);
+        let text = manifest_bytes(&manifest)?;
         let tmp = self.dir.join(".manifest.json.tmp");
         fs::write(&tmp, &text).map_err(io_err(&tmp))?;
         let final_path = self.dir.join(MANIFEST);
