@@ -168,6 +168,18 @@ fn check_meta(
     }
 }
 
+/// [`check_meta`] of an export's settings, as a [`DatasetError::Settings`].
+fn check_export_meta(kind: DatasetKind, meta: &ExportMeta) -> Result<(), DatasetError> {
+    check_meta(
+        kind,
+        &meta.tenant,
+        &meta.created_at,
+        &meta.generator,
+        meta.reward_weights.as_ref(),
+    )
+    .map_err(DatasetError::Settings)
+}
+
 /// What a manifest counts while rows are written: the file's hash, rows, sessions, groups.
 #[derive(Debug)]
 struct Tally {
@@ -257,14 +269,7 @@ pub fn export_in_memory<'a, R: DatasetRow + 'a>(
     rows: impl IntoIterator<Item = &'a R>,
     meta: ExportMeta,
 ) -> Result<InMemoryExport, DatasetError> {
-    check_meta(
-        R::KIND,
-        &meta.tenant,
-        &meta.created_at,
-        &meta.generator,
-        meta.reward_weights.as_ref(),
-    )
-    .map_err(DatasetError::Settings)?;
+    check_export_meta(R::KIND, &meta)?;
     let file_name = R::KIND.file_name();
     let mut tally = Tally::new();
     let mut text = Vec::new();
@@ -300,14 +305,7 @@ impl<R: DatasetRow> DatasetWriter<R> {
     /// Starts an export into `dir`, created if missing; refuses a folder that holds anything.
     pub fn create(dir: impl AsRef<Path>, meta: ExportMeta) -> Result<Self, DatasetError> {
         let dir = dir.as_ref().to_path_buf();
-        check_meta(
-            R::KIND,
-            &meta.tenant,
-            &meta.created_at,
-            &meta.generator,
-            meta.reward_weights.as_ref(),
-        )
-        .map_err(DatasetError::Settings)?;
+        check_export_meta(R::KIND, &meta)?;
         if dir.exists() {
             let mut entries = fs::read_dir(&dir).map_err(io_err(&dir))?;
             if entries.next().is_some() {
