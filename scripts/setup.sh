@@ -36,4 +36,17 @@ if ! command -v python3 >/dev/null 2>&1; then
   echo "setup: installing python3"
   apt_install python3
 fi
+# The prometheus and alertmanager plugins are tested against the real servers (Debian packages).
+for pair in prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager; do
+  tool="${pair%%:*}"
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "setup: installing ${pair#*:}"
+    DEBIAN_FRONTEND=noninteractive apt_install "${pair#*:}"
+  fi
+done
+# WASM plugins (the example plugin) build for wasm32-unknown-unknown.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "setup: adding the rustup target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
 echo "setup: ok"

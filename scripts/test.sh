@@ -15,6 +15,13 @@ check_port PostgreSQL 5432
 check_port Redis 6379
 # Reuse compiled dependencies between runs on one machine; a clean folder works too.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/aoi-target}"
+# The example WASM plugin (plugins/examples/http-prober), built and signed by its script; the
+# sandbox's tests run the built module.
+eval "$(bash scripts/build-example-plugin.sh | grep '^export AOI_EXAMPLE_PLUGIN_WASM=')"
+if [ -z "${AOI_EXAMPLE_PLUGIN_WASM:-}" ]; then
+  echo "test: scripts/build-example-plugin.sh did not print the module's path" >&2
+  exit 1
+fi
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --doc --quiet
 # Last, so that its summary closes the log.

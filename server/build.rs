@@ -9,6 +9,7 @@ const FILES: &[&str] = &[
     "aoi/v1/incidents.proto",
     "aoi/v1/sessions.proto",
     "aoi/v1/approvals.proto",
+    "aoi/v1/plugins.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,7 +5,7 @@ use aoi_core::{
     Access, ChatMessage, CompressInput, ModelExchange, NextAction, ObserverDecision, ObserverView,
     Policy, PolicyError, Reply, RoleRequest, Submission, ToolCall, ToolOutput, Usage,
 };
-use aoi_plugin_sdk::{Classifier, ToolManifest, Toolset};
+use aoi_plugin_sdk::{CallContext, Classifier, ToolManifest, Toolset};
 use async_trait::async_trait;
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
@@ -62,6 +62,7 @@ pub struct RecordingToolset {
     manifests: Vec<ToolManifest>,
     outputs: BTreeMap<String, String>,
     calls: Mutex<Vec<ToolCall>>,
+    contexts: Mutex<Vec<CallContext>>,
 }
 
 impl RecordingToolset {
@@ -70,6 +71,7 @@ impl RecordingToolset {
             manifests,
             outputs: BTreeMap::new(),
             calls: Mutex::new(Vec::new()),
+            contexts: Mutex::new(Vec::new()),
         }
     }
 
@@ -82,6 +84,14 @@ impl RecordingToolset {
     /// Every call that reached this toolset, in order.
     pub fn calls(&self) -> Vec<ToolCall> {
         self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The context of every call made through `call_with` (the Executor's handle), in order.
+    pub fn contexts(&self) -> Vec<CallContext> {
+        self.contexts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
@@ -103,6 +113,14 @@ impl Toolset for RecordingToolset {
             Some(text) => ToolOutput::ok(text.clone()),
             None => ToolOutput::ok(format!("ok: {call}")),
         }
+    }
+
+    async fn call_with(&self, call: &ToolCall, context: &CallContext) -> ToolOutput {
+        self.contexts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(context.clone());
+        self.call(call).await
     }
 }
 

@@ -22,7 +22,7 @@
 use crate::gate::{WriteGate, WriteRequest};
 use crate::shell::{ShellClass, classify_shell, kubectl_target};
 use aoi_core::{Access, GateOutcome, GateRecord, ToolCall, ToolDoc, ToolOutput};
-use aoi_plugin_sdk::{Classifier, ToolManifest, Toolset, check_args};
+use aoi_plugin_sdk::{CallContext, Classifier, ToolManifest, Toolset, check_args};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -358,8 +358,18 @@ impl GatedWriteTools<'_> {
                 Some(record)
             }
         };
+        // The plugin learns who it acts for: the approver of an approved write (a plugin that
+        // impersonates, like kubernetes, makes the cluster's RBAC apply to that person).
+        let context = CallContext {
+            session_id: Some(self.session_id.clone()),
+            actor: Some(gate.as_ref().map_or_else(|| self.actor.clone(), |r| r.actor.clone())),
+            approved_by: gate
+                .as_ref()
+                .filter(|r| r.outcome == GateOutcome::Approved)
+                .map(|r| r.actor.clone()),
+        };
         let started = Instant::now();
-        let output = toolset.call(call).await;
+        let output = toolset.call_with(call, &context).await;
         Ok(GatedResult {
             classified,
             gate,
@@ -505,5 +515,37 @@ mod tests {
         assert_eq!(record.rule, "guardrail:auto");
         assert_eq!(record.actor, "aoi-agent");
         assert_eq!(toolset.calls().last(), Some(&delete));
+        let context = toolset.contexts().last().cloned().unwrap();
+        assert_eq!(context.actor.as_deref(), Some("aoi-agent"));
+        assert_eq!(context.approved_by, None, "an auto-allowed write has no approver");
+    }
+
+    struct Yes;
+
+    #[async_trait::async_trait]
+    impl crate::gate::Approver for Yes {
+        async fn ask(&self, _: &crate::gate::WriteRequest) -> Option<crate::gate::Approval> {
+            Some(crate::gate::Approval {
+                approver: "user:alice".into(),
+                reason: "fine".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_approved_write_reaches_the_plugin_with_its_approver() {
+        let (registry, toolset) = registry();
+        let gate = crate::gate::GuardrailGate::new(
+            vec![],
+            crate::gate::GuardrailDecision::Ask,
+            Some(Arc::new(Yes)),
+        );
+        let delete = ToolCall::exec_shell("kubectl delete pod geo-1 -n x");
+        let done = registry.gated(&gate, "s9", "aoi-agent").call(&delete).await.unwrap();
+        assert_eq!(done.gate.unwrap().outcome, GateOutcome::Approved);
+        let context = toolset.contexts().last().cloned().unwrap();
+        assert_eq!(context.approved_by.as_deref(), Some("user:alice"));
+        assert_eq!(context.actor.as_deref(), Some("user:alice"));
+        assert_eq!(context.session_id.as_deref(), Some("s9"));
     }
 }

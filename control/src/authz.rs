@@ -86,11 +86,13 @@ pub enum Permission {
     ManagePolicies,
     /// Create, suspend and delete tenants (platform-wide).
     ManageTenants,
+    /// Upload plugin packages to the catalog every tenant installs from (platform-wide).
+    PublishPlugins,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 21] = [
         Permission::ReadIncidents,
         Permission::WriteIncidents,
         Permission::ReadSessions,
@@ -111,6 +113,7 @@ impl Permission {
         Permission::ReadAudit,
         Permission::ManagePolicies,
         Permission::ManageTenants,
+        Permission::PublishPlugins,
     ];
 
     /// The casbin `(obj, act)` this permission is checked as.
@@ -136,12 +139,13 @@ impl Permission {
             Permission::ReadAudit => ("audit", "read"),
             Permission::ManagePolicies => ("policies", "manage"),
             Permission::ManageTenants => ("tenants", "manage"),
+            Permission::PublishPlugins => ("plugin_catalog", "publish"),
         }
     }
 
     /// Whether this permission is checked in the platform domain rather than a tenant's.
     pub fn is_platform_wide(&self) -> bool {
-        matches!(self, Permission::ManageTenants)
+        matches!(self, Permission::ManageTenants | Permission::PublishPlugins)
     }
 
     /// The least tenant role that has this permission by default (`PlatformAdmin` for the
@@ -167,7 +171,7 @@ impl Permission {
             | Permission::ReviewSignals
             | Permission::ReadAudit
             | Permission::ManagePolicies => Role::Admin,
-            Permission::ManageTenants => Role::PlatformAdmin,
+            Permission::ManageTenants | Permission::PublishPlugins => Role::PlatformAdmin,
         }
     }
 

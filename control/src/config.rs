@@ -15,10 +15,12 @@ use toml::{Table, Value};
 
 mod keys;
 mod learning;
+mod plugins;
 
 pub use keys::{KEYS, KeyDoc, KeyType, doc_table, flatten};
 use keys::*;
 pub use learning::{EVOLVER_TEACHERS, EvolverConfig, EvolverTeacher, LearningConfig};
+pub use plugins::{PluginsConfig, TrustedKeyEntry};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -44,6 +46,8 @@ pub struct Config {
     pub learning: LearningConfig,
     /// How the evolver drafts and approves corrective signals.
     pub evolver: EvolverConfig,
+    /// Trusted plugin publishers, the secrets key and the WASM sandbox's limits.
+    pub plugins: PluginsConfig,
 }
 
 /// `[server]`
@@ -492,6 +496,24 @@ impl Config {
                 problem: "is `model`, which needs at least one `[[inference.backends]]` entry; add one or set `evolver.teacher = \"builtin\"`".into(),
             });
         }
+        self.plugins
+            .trusted_keys()
+            .map_err(|e| ConfigError::Invalid {
+                key: "plugins.trusted_publishers".into(),
+                problem: e.to_string(),
+            })?;
+        for (key, value) in [
+            ("plugins.wasm_fuel", self.plugins.wasm_fuel),
+            ("plugins.wasm_timeout_ms", self.plugins.wasm_timeout_ms),
+            ("plugins.wasm_memory_mb", self.plugins.wasm_memory_mb),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    problem: "must be at least 1".into(),
+                });
+            }
+        }
         if let Some(oidc) = &self.auth.oidc {
             for (name, value) in [
                 ("auth.oidc.issuer", &oidc.issuer),
@@ -540,6 +562,14 @@ impl Config {
             .signing_key_file
             .clone()
             .unwrap_or_else(|| self.server.data_dir.join("jwt.key"))
+    }
+
+    /// Where the key that encrypts plugin secrets lives.
+    pub fn plugin_secret_key_path(&self) -> PathBuf {
+        self.plugins
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("plugins.key"))
     }
 
     /// What makes it unsafe to serve on `server.listen`; empty when it is safe. `aoi serve`

@@ -280,3 +280,32 @@ fn configuration_doc_is_in_sync() {
         doc_table()
     );
 }
+
+#[test]
+fn trusted_publishers_load_and_bad_keys_are_refused_by_name() {
+    let key = aoi_plugin_package::generate_signing_key();
+    use base64::Engine;
+    let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+    let file = format!(
+        "[plugins.trusted_publishers]\nacme = [{{ key_id = \"acme-2026\", public_key = \"{public}\" }}]\n"
+    );
+    let c = Config::load_str(Some((&file, "aoi.toml")), Vec::new()).unwrap();
+    assert_eq!(c.plugins.trusted_publishers["acme"][0].key_id, "acme-2026");
+    assert!(c.plugins.trusted_keys().is_ok());
+    assert_eq!(c.plugin_secret_key_path(), PathBuf::from("data/plugins.key"));
+
+    let bad = "[plugins.trusted_publishers]\nacme = [{ key_id = \"k1\", public_key = \"bm90IGEga2V5\" }]\n";
+    let err = Config::load_str(Some((bad, "aoi.toml")), Vec::new()).unwrap_err().to_string();
+    assert!(err.contains("plugins.trusted_publishers") && err.contains("acme") && err.contains("k1"), "{err}");
+
+    let typo = "[plugins.trusted_publishers]\nacme = [{ key = \"k1\", public_key = \"x\" }]\n";
+    let err = Config::load_str(Some((typo, "aoi.toml")), Vec::new()).unwrap_err().to_string();
+    assert!(err.contains("plugins.trusted_publishers.acme[0].key"), "{err}");
+
+    let env_list = env(&[(
+        "AOI__PLUGINS__TRUSTED_PUBLISHERS",
+        &format!("{{ acme = [{{ key_id = \"a\", public_key = \"{public}\" }}] }}"),
+    )]);
+    let c = Config::load(None, env_list).unwrap();
+    assert_eq!(c.plugins.trusted_publishers["acme"][0].key_id, "a");
+}

@@ -19,7 +19,8 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database};
 use serde_json::{Value, json};
 
-const ADMIN_PASSWORD: &str = "e2e-admin-password";
+/// The bootstrap admin's password every server of this harness starts with.
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
 
 mod flow;
 pub use flow::*;
@@ -88,6 +89,16 @@ impl Server {
     /// Starts `bin serve` with `launch` (a database and Redis the caller owns, more
     /// environment); waits until it prints its address.
     pub fn launch(bin: &str, launch: &Launch) -> Server {
+        Server::launch_with_log(bin, launch, None)
+    }
+
+    /// [`Server::launch`] with the server's log (stderr) written to `log` at `RUST_LOG` level
+    /// `level`, so a test can search every line it logged.
+    pub fn launch_logged(bin: &str, launch: &Launch, log: &std::path::Path, level: &str) -> Server {
+        Server::launch_with_log(bin, launch, Some((log, level)))
+    }
+
+    fn launch_with_log(bin: &str, launch: &Launch, log: Option<(&std::path::Path, &str)>) -> Server {
         let data = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -95,6 +106,10 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         launch.apply(&mut cmd);
+        if let Some((path, level)) = log {
+            cmd.stderr(std::fs::File::create(path).unwrap())
+                .env("RUST_LOG", level);
+        }
         let mut child = cmd.spawn().expect("start aoi serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -186,6 +201,11 @@ impl Server {
             .await;
         assert_eq!(status, StatusCode::OK, "login {tenant}/{user}: {body}");
         body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// The server's data folder (its SQLite database and key files).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
     }
 
     pub fn signing_key(&self) -> Vec<u8> {

@@ -23,6 +23,7 @@ mod m20260101_000007_guardrails;
 mod m20260101_000008_audit_log;
 mod m20260201_000009_inference;
 mod m20260301_000010_signals;
+mod m20261101_000011_plugins;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000008_audit_log::Migration),
             Box::new(m20260201_000009_inference::Migration),
             Box::new(m20260301_000010_signals::Migration),
+            Box::new(m20261101_000011_plugins::Migration),
         ]
     }
 }
@@ -65,4 +67,6 @@ pub const TABLES: &[&str] = &[
     "session_verdicts",
     "evolver_jobs",
     "corrective_signals",
+    "plugin_packages",
+    "plugin_installations",
 ];

@@ -33,6 +33,8 @@ pub struct Platform {
     /// Tenants' inference policies and adapter registries, read at most every
     /// [`crate::models::CACHE_TTL`].
     pub model_cache: Arc<crate::models::ModelCache>,
+    /// Trusted publisher keys, the plugin secrets box, WASM limits and built toolsets.
+    pub plugins: Arc<crate::plugins::PluginRuntime>,
 }
 
 /// Why the platform could not start; the message says what to fix.
@@ -114,8 +116,10 @@ impl Platform {
         let quotas = inference_quotas(&config)
             .await
             .map_err(|e| OpenError(format!("inference.quota: {e}")))?;
+        let plugins = crate::plugins::PluginRuntime::from_config(&config).map_err(OpenError)?;
         let audit_sink = AuditSink::start(store.clone());
         Ok(Platform {
+            plugins: Arc::new(plugins),
             config: Arc::new(config),
             audit_sink,
             tenant_ids: Arc::new(TenantIds::default()),

@@ -78,11 +78,14 @@ impl PlatformGate {
     fn default_decision(&self) -> GuardrailDecision {
         match self.environment {
             EnvironmentKind::Twin => GuardrailDecision::Ask,
-            EnvironmentKind::Kubernetes => match self.platform.config.guardrails.default_real {
-                GuardrailMode::Auto => GuardrailDecision::Auto,
-                GuardrailMode::Ask => GuardrailDecision::Ask,
-                GuardrailMode::Deny => GuardrailDecision::Deny,
-            },
+            // An external cluster is a real one: its writes follow the same default.
+            EnvironmentKind::Kubernetes | EnvironmentKind::External => {
+                match self.platform.config.guardrails.default_real {
+                    GuardrailMode::Auto => GuardrailDecision::Auto,
+                    GuardrailMode::Ask => GuardrailDecision::Ask,
+                    GuardrailMode::Deny => GuardrailDecision::Deny,
+                }
+            }
         }
     }
 

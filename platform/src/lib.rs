@@ -18,15 +18,18 @@ pub mod incidents;
 pub mod inference_metrics;
 pub mod keys;
 pub mod models;
+pub mod plugins;
 pub mod tenants;
 pub mod users;
 
 // Sessions on workers.
 pub mod approvals;
 pub mod events;
+pub mod external;
 pub mod evolver;
 pub mod gate;
 pub mod queue;
+pub mod session_tools;
 pub mod sessions;
 pub mod signals;
 pub mod worker;

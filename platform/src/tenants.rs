@@ -108,6 +108,7 @@ pub async fn bootstrap(
         .map_err(store_error("tenant default"))?
         .is_some()
     {
+        ensure_platform_policies(platform).await?;
         return Ok(None);
     }
     let slug =
@@ -164,6 +165,27 @@ pub async fn bootstrap(
     Ok(Some(BootstrapReport {
         generated_password: generated.then_some(password),
     }))
+}
+
+/// Adds platform-wide rules a newer version introduced (e.g. `publish_plugins`) to a database
+/// bootstrapped before it; rules already there are kept.
+async fn ensure_platform_policies(platform: &Platform) -> Result<(), ApiError> {
+    let store = crate::ports::StorePolicies(platform.store.clone());
+    let present = aoi_control::authz::PolicyStore::load(&store)
+        .await
+        .map_err(|e| internal("platform policies", &e.0))?;
+    let missing: Vec<PolicyRule> = aoi_control::authz::platform_policies()
+        .into_iter()
+        .filter(|rule| !present.contains(rule))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    aoi_control::authz::PolicyStore::add(&store, &missing)
+        .await
+        .map_err(|e| internal("platform policies", &e.0))?;
+    platform.authorizer.reload().await?;
+    Ok(())
 }
 
 /// Logs in; success and failure are both audited (in the tenant when it exists).

@@ -327,8 +327,19 @@ impl AgentWorker {
                 return;
             }
         };
-        let (EnvironmentKind::Twin, Some(problem_id)) = (environment.kind, environment.problem_id.clone()) else {
-            let result = serde_json::json!({"error": "only twin environments can run sessions until the kubernetes plugin lands"});
+        match environment.kind {
+            EnvironmentKind::External => self.external_session(session, &environment).await,
+            EnvironmentKind::Kubernetes => self.cluster_session(session, &environment).await,
+            EnvironmentKind::Twin => self.twin_session(session, &environment).await,
+        }
+    }
+
+    /// A session on a twin: the twin's tools plus the tenant's plugins; the twin's oracle
+    /// judges the submission.
+    async fn twin_session(&self, session: &Session, environment: &aoi_store::Environment) {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        let Some(problem_id) = environment.problem_id.clone() else {
+            let result = serde_json::json!({"error": "the twin environment names no problem"});
             return self.finish(session, SessionStatus::Failed, result).await;
         };
         let seed = seed_of(session.id);
@@ -342,33 +353,152 @@ impl AgentWorker {
                 return self.finish(session, SessionStatus::Failed, result).await;
             }
         };
-        let registry = match ToolRegistry::new(vec![twin.clone() as Arc<dyn Toolset>]) {
-            Ok(r) => r,
+        let tools = crate::session_tools::session_tools(
+            &self.platform,
+            tenant,
+            vec![twin.clone() as Arc<dyn Toolset>],
+        )
+        .await;
+        let tools = match tools {
+            Ok(t) => t,
             Err(e) => {
                 let result = serde_json::json!({"error": format!("tools: {e}")});
                 return self.finish(session, SessionStatus::Failed, result).await;
             }
         };
-        let mut policy = match tenant_worker_policy(&self.platform, session.id, tenant).await {
-            Ok(p) => p,
+        let run = match self
+            .run_agent(session, environment.kind, &tools.registry, twin.task())
+            .await
+        {
+            Ok(run) => run,
+            Err(result) => return self.finish(session, SessionStatus::Failed, result).await,
+        };
+        let (mut trajectory, lessons) = run;
+        trajectory.problem_id = Some(problem_id);
+        let verdict = twin.evaluate(trajectory.submission.as_ref());
+        let mut result = outcome_json(&trajectory, &lessons);
+        result["twin_verdict"] = serde_json::json!({ "success": verdict.success, "detail": verdict.detail });
+        with_tools(&mut result, &tools.summary);
+        let status = self.conclude(session, &trajectory).await;
+        self.finish(session, status, result).await;
+    }
+
+    /// A session on a real cluster (an environment of kind `kubernetes`): the tools are the
+    /// tenant's enabled plugins (kubernetes, prometheus, loki, ...), every write through the
+    /// gate; the task is the incident, to diagnose and mitigate. Nothing scores it here: the
+    /// operator's verdict does.
+    async fn cluster_session(&self, session: &Session, environment: &aoi_store::Environment) {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        let incident = match self.platform.store.incident(tenant, session.incident_id).await {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                let result = serde_json::json!({"error": "the session's incident no longer exists"});
+                return self.finish(session, SessionStatus::Failed, result).await;
+            }
             Err(e) => {
-                let result = serde_json::json!({"error": e});
+                tracing::error!(error = %e, "incident unreadable");
+                return;
+            }
+        };
+        let tools = match crate::session_tools::session_tools(&self.platform, tenant, vec![]).await {
+            Ok(t) => t,
+            Err(e) => {
+                let result = serde_json::json!({"error": format!("tools: {e}")});
                 return self.finish(session, SessionStatus::Failed, result).await;
             }
         };
+        if tools.registry.docs().is_empty() {
+            let result = serde_json::json!({
+                "error": "no tools: install and enable the kubernetes plugin (and prometheus, loki, ...) in this tenant for sessions on a cluster",
+                "plugin_errors": tools.summary["plugin_errors"],
+            });
+            return self.finish(session, SessionStatus::Failed, result).await;
+        }
+        let spec = crate::environments::cluster_task(environment, &incident);
+        let run = match self
+            .run_agent(session, environment.kind, &tools.registry, spec)
+            .await
+        {
+            Ok(run) => run,
+            Err(result) => return self.finish(session, SessionStatus::Failed, result).await,
+        };
+        let (trajectory, lessons) = run;
+        let mut result = outcome_json(&trajectory, &lessons);
+        result["environment"] = serde_json::json!("kubernetes");
+        with_tools(&mut result, &tools.summary);
+        let status = self.conclude(session, &trajectory).await;
+        self.finish(session, status, result).await;
+    }
+
+    /// A session on an external environment: the task comes from the environment's config,
+    /// the tools are [`ExternalToolset`](crate::external::ExternalToolset) (the API client
+    /// executes each call), nothing is evaluated here (the external orchestrator scores the
+    /// submission, which is recorded and handed to the client).
+    async fn external_session(&self, session: &Session, environment: &aoi_store::Environment) {
+        let task = match crate::external::ExternalTask::from_config(&environment.config) {
+            Ok(t) => t,
+            Err(e) => {
+                let result = serde_json::json!({"error": format!("the environment's task: {e}")});
+                return self
+                    .finish_external(session, SessionStatus::Failed, result)
+                    .await;
+            }
+        };
+        let tools = crate::external::ExternalToolset::new(session.id, task.call_timeout());
+        let registry = match ToolRegistry::new(vec![Arc::new(tools) as Arc<dyn Toolset>]) {
+            Ok(r) => r,
+            Err(e) => {
+                let result = serde_json::json!({"error": format!("tools: {e}")});
+                return self
+                    .finish_external(session, SessionStatus::Failed, result)
+                    .await;
+            }
+        };
+        let run = match self
+            .run_agent(session, environment.kind, &registry, task.spec())
+            .await
+        {
+            Ok(run) => run,
+            Err(result) => {
+                return self
+                    .finish_external(session, SessionStatus::Failed, result)
+                    .await;
+            }
+        };
+        let (trajectory, lessons) = run;
+        let mut result = outcome_json(&trajectory, &lessons);
+        result["submission_action"] =
+            serde_json::json!(trajectory.submission.as_ref().map(|s| s.to_call_string()));
+        result["environment"] = serde_json::json!("external");
+        let status = self.conclude(session, &trajectory).await;
+        self.finish_external(session, status, result).await;
+    }
+
+    /// Runs the agent loop on `registry` for `spec` with the tenant's policy, gate and lessons,
+    /// writing every step as it happens. `Err` holds the failed session's result.
+    async fn run_agent(
+        &self,
+        session: &Session,
+        kind: EnvironmentKind,
+        registry: &ToolRegistry,
+        spec: aoi_core::TaskSpec,
+    ) -> Result<(aoi_core::Trajectory, crate::evolver::Lessons), serde_json::Value> {
+        let tenant = TenantId::from_uuid(session.tenant_id);
+        let mut policy = tenant_worker_policy(&self.platform, session.id, tenant)
+            .await
+            .map_err(|e| serde_json::json!({"error": e}))?;
         let gate = PlatformGate {
             platform: self.platform.clone(),
             tenant,
             session_id: session.id,
             incident_id: session.incident_id,
-            environment: environment.kind,
+            environment: kind,
             worker: self.id.clone(),
             poll: self.options.approval_poll,
         };
         // Lessons: the tenant's approved signals most similar to this session's symptoms.
         let lessons =
-            crate::evolver::lessons_for(&self.platform, tenant, session.incident_id, &twin.task())
-                .await;
+            crate::evolver::lessons_for(&self.platform, tenant, session.incident_id, &spec).await;
         let (tx, mut rx) = mpsc::unbounded_channel::<AgentStep>();
         let run = async {
             let config = SessionConfig {
@@ -381,9 +511,9 @@ impl AgentWorker {
             let trajectory = run_session(
                 session.id.to_string(),
                 policy.as_mut(),
-                &registry,
+                registry,
                 &gate,
-                twin.task(),
+                spec,
                 &config,
             )
             .await;
@@ -395,22 +525,19 @@ impl AgentWorker {
                 self.persist_step(session, &step).await;
             }
         };
-        let (mut trajectory, ()) = tokio::join!(run, persist);
-        trajectory.problem_id = Some(problem_id);
-        let verdict = twin.evaluate(trajectory.submission.as_ref());
+        let (trajectory, ()) = tokio::join!(run, persist);
+        Ok((trajectory, lessons))
+    }
+
+    /// The session's final status; a submitted session that changed something moves its
+    /// incident to mitigated.
+    async fn conclude(&self, session: &Session, trajectory: &aoi_core::Trajectory) -> SessionStatus {
+        let tenant = TenantId::from_uuid(session.tenant_id);
         let submitted = trajectory.outcome == SessionOutcome::Submitted;
-        let result = serde_json::json!({
-            "outcome": trajectory.outcome,
-            "submission": trajectory.submission,
-            "actions": trajectory.actions,
-            "writes": trajectory.writes,
-            "steps": trajectory.steps.len(),
-            "policy": trajectory.policy,
-            "twin_verdict": { "success": verdict.success, "detail": verdict.detail },
-            "lessons": lessons.signal_ids,
-        });
         if submitted && trajectory.writes > 0 {
-            match store
+            match self
+                .platform
+                .store
                 .update_incident_state(tenant, session.incident_id, IncidentState::Mitigated)
                 .await
             {
@@ -423,12 +550,30 @@ impl AgentWorker {
                 Err(e) => tracing::warn!(error = %e, "incident not moved to mitigated"),
             }
         }
-        let status = if submitted {
+        if submitted {
             SessionStatus::Succeeded
         } else {
             SessionStatus::Failed
+        }
+    }
+
+    /// [`Self::finish`], then tells the session's client that it ended.
+    async fn finish_external(
+        &self,
+        session: &Session,
+        status: SessionStatus,
+        result: serde_json::Value,
+    ) {
+        let finished = crate::external::Finished {
+            status: status.as_str().to_string(),
+            submission: result.get("submission").filter(|s| !s.is_null()).cloned(),
+            action: result
+                .get("submission_action")
+                .and_then(|a| a.as_str())
+                .map(str::to_string),
         };
         self.finish(session, status, result).await;
+        crate::external::exchange().finish(session.id, finished);
     }
 
     /// Writes one step (idempotent by index, retried a few times) and streams it.
@@ -459,6 +604,26 @@ impl AgentWorker {
                 }
             }
         }
+    }
+}
+
+/// What every finished session's result holds.
+fn outcome_json(trajectory: &aoi_core::Trajectory, lessons: &crate::evolver::Lessons) -> serde_json::Value {
+    serde_json::json!({
+        "outcome": trajectory.outcome,
+        "submission": trajectory.submission,
+        "actions": trajectory.actions,
+        "writes": trajectory.writes,
+        "steps": trajectory.steps.len(),
+        "policy": trajectory.policy,
+        "lessons": lessons.signal_ids,
+    })
+}
+
+/// Adds the session's tools, plugins and plugin errors to its result.
+fn with_tools(result: &mut serde_json::Value, summary: &serde_json::Value) {
+    for key in ["tools", "plugins", "plugin_errors"] {
+        result[key] = summary[key].clone();
     }
 }
 

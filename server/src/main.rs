@@ -8,6 +8,7 @@ mod bench;
 mod export_cmd;
 mod grpc;
 mod http;
+mod plugins_cmd;
 mod policies;
 mod serve;
 mod train;
@@ -46,6 +47,9 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Run a group of recorded twin sessions per problem with a policy; write a GRPO export.
     Rollout(export_cmd::RolloutArgs),
+    /// The plugin store through a running server: list, upload, install, configure, enable,
+    /// disable, upgrade, rollback, uninstall, call a read tool.
+    Plugins(plugins_cmd::PluginsArgs),
 }
 
 #[derive(clap::Args)]
@@ -78,6 +82,7 @@ fn main() -> Result<()> {
         Command::Migrate(args) => runtime.block_on(serve::migrate(args)),
         Command::Admin(args) => runtime.block_on(admin_cmd::run(args)),
         Command::Export(args) => runtime.block_on(export_cmd::run_export(args)),
+        Command::Plugins(args) => runtime.block_on(plugins_cmd::run(args)),
         Command::Rollout(args) => runtime.block_on(export_cmd::run_rollout(args)),
     }
 }

@@ -23,7 +23,7 @@ use pb::incident_service_client::IncidentServiceClient;
 use pb::session_service_client::SessionServiceClient;
 
 const AOI: &str = env!("CARGO_BIN_EXE_aoi");
-const ADMIN_PASSWORD: &str = "e2e-admin-password";
+use aoi_e2e::ADMIN_PASSWORD;
 const TWIN_PROBLEM: &str = "k8s_target_port-misconfig-mitigation-1";
 
 /// `message` with `authorization: Bearer <token>` metadata.
@@ -374,5 +374,70 @@ async fn grpc_stream_events_yields_the_steps_of_a_twin_session() {
         .unwrap_err();
     assert_eq!(unauthenticated.code(), Code::Unauthenticated);
 
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_plugin_service_lists_installs_and_refuses() {
+    use pb::plugin_service_client::PluginServiceClient;
+    let server = Server::start(AOI, false).await;
+    let ch = channel(&server).await;
+    let admin = login(&ch, "default", "admin", ADMIN_PASSWORD).await;
+    let mut plugins = PluginServiceClient::new(ch.clone());
+    let listed = plugins
+        .list(authed(&admin, pb::ListPluginsRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let k8s = listed.plugins.iter().find(|p| p.name == "kubernetes").unwrap();
+    assert!(k8s.tools.iter().any(|t| t.name == "k8s_scale" && t.access == "write"));
+    assert!(k8s.tools.iter().any(|t| t.name == "k8s_get" && t.access == "read"));
+    assert!(k8s.installation.is_none());
+
+    // Config is checked against the schema: the error names the field.
+    let bad = plugins
+        .install(authed(
+            &admin,
+            pb::InstallPluginRequest {
+                name: "loki".into(),
+                version: String::new(),
+                config_json: r#"{"base_url": "not a url"}"#.into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("config.base_url"), "{}", bad.message());
+
+    let installed = plugins
+        .install(authed(
+            &admin,
+            pb::InstallPluginRequest {
+                name: "loki".into(),
+                version: String::new(),
+                config_json: r#"{"base_url": "http://127.0.0.1:3100", "bearer_token": "grpc-secret-token"}"#.into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(installed.enabled);
+    assert_eq!(installed.secrets_set, vec!["bearer_token".to_string()]);
+    assert!(!installed.config_json.contains("grpc-secret-token"));
+    let disabled = plugins
+        .disable(authed(&admin, pb::PluginNameRequest { name: "loki".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!disabled.enabled);
+
+    // An unsigned upload is refused; a missing token is unauthenticated.
+    let unsigned = plugins
+        .upload(authed(&admin, pb::UploadPluginRequest { package: br#"{"manifest": {}, "payload_base64": ""}"#.to_vec() }))
+        .await
+        .unwrap_err();
+    assert_eq!(unsigned.code(), Code::InvalidArgument);
+    let anonymous = plugins.list(pb::ListPluginsRequest {}).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
     server.stop().await;
 }

@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aoi");
-const ADMIN_PASSWORD: &str = "e2e-admin-password";
+use aoi_e2e::ADMIN_PASSWORD;
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")

@@ -15,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_aoi");
 const SECRET_PROMPT: &str = "the db config says password=hunter2-very-secret, is it wrong?";
 
 async fn operator_key(server: &Server) -> String {
-    let admin = server.login("default", "admin", "e2e-admin-password").await;
+    let admin = server.login("default", "admin", aoi_e2e::ADMIN_PASSWORD).await;
     let (status, key) = server
         .call(
             "POST",
@@ -155,7 +155,7 @@ async fn openai_endpoints_over_the_pool() {
     assert!(text.contains("data: [DONE]"), "{text}");
 
     // Each call is audited with the model and the backend.
-    let admin = server.login("default", "admin", "e2e-admin-password").await;
+    let admin = server.login("default", "admin", aoi_e2e::ADMIN_PASSWORD).await;
     let (status, audit) = server
         .call(
             "GET",

@@ -26,7 +26,7 @@ async fn each_call_is_one_inference_chat_record_naming_the_key() {
             ..Launch::default()
         },
     );
-    let admin = server.login("default", "admin", "e2e-admin-password").await;
+    let admin = server.login("default", "admin", aoi_e2e::ADMIN_PASSWORD).await;
     let (status, created) = server
         .call(
             "POST",

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aoi");
-const ADMIN_PASSWORD: &str = "e2e-admin-password";
+use aoi_e2e::ADMIN_PASSWORD;
 const SECRET_PROMPT: &str = "the db config says password=hunter2-very-secret, is it wrong?";
 
 async fn key(server: &Server, tenant: &str, admin: &str, password: &str) -> String {

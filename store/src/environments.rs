@@ -1,4 +1,5 @@
-//! Environments: where sessions run (a twin problem or a kubernetes cluster).
+//! Environments: where sessions run (a twin problem, a kubernetes cluster, or an external
+//! cluster whose tool calls an API client executes).
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value as Json;
@@ -16,6 +17,9 @@ pub enum EnvironmentSpec {
         problem_id: String,
     },
     Kubernetes,
+    /// A cluster outside AOI: the API client executes each tool call and posts its output
+    /// (the task to run is in the environment's `config`).
+    External,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +41,7 @@ impl Store {
         let (kind, problem_id) = match new.spec {
             EnvironmentSpec::Twin { problem_id } => (EnvironmentKind::Twin, Some(problem_id)),
             EnvironmentSpec::Kubernetes => (EnvironmentKind::Kubernetes, None),
+            EnvironmentSpec::External => (EnvironmentKind::External, None),
         };
         environment::ActiveModel {
             id: Set(Uuid::new_v4()),

@@ -22,6 +22,7 @@ mod error;
 mod guardrails;
 mod incidents;
 mod inference;
+mod plugins;
 mod sessions;
 mod signals;
 mod tenants;
@@ -49,6 +50,7 @@ pub use error::StoreError;
 pub use guardrails::GuardrailRule;
 pub use incidents::{AlertIngest, IncidentFilter, IncomingAlert, NewIncident};
 pub use inference::{AdapterPromotion, AdapterRollback, NewAdapterVersion, NewInferencePolicy};
+pub use plugins::{InstallationChange, NewPluginInstallation, NewPluginPackage};
 pub use sessions::{NewSession, ReclaimReport, SessionFilter};
 pub use signals::{NewSessionVerdict, NewSignal, SignalDecision};
 pub use tenants::{
@@ -81,6 +83,10 @@ pub type SessionVerdict = entity::session_verdict::Model;
 pub type EvolverJob = entity::evolver_job::Model;
 /// A corrective signal drafted by the evolver.
 pub type CorrectiveSignal = entity::corrective_signal::Model;
+/// An uploaded plugin package.
+pub type PluginPackage = entity::plugin_package::Model;
+/// A tenant's installation of a plugin.
+pub type PluginInstallation = entity::plugin_installation::Model;
 /// An audit record.
 pub type AuditEvent = entity::audit_log::Model;
 /// A casbin policy line.

@@ -20,6 +20,9 @@ pub enum KeyType {
     Boolean,
     /// A finite number (integer or float, negative allowed).
     Number,
+    /// A table of named lists of tables (`name = [{...}]`), whose entries' keys are listed
+    /// under `<key>.*[].`.
+    NamedTableLists,
 }
 
 impl KeyType {
@@ -33,6 +36,7 @@ impl KeyType {
             KeyType::TableList => "list of tables".into(),
             KeyType::Boolean => "boolean".into(),
             KeyType::Number => "number".into(),
+            KeyType::NamedTableLists => "table of lists of tables".into(),
         }
     }
 
@@ -50,6 +54,9 @@ impl KeyType {
             (KeyType::Boolean, Value::Boolean(_)) => true,
             (KeyType::Number, Value::Integer(_)) => true,
             (KeyType::Number, Value::Float(f)) => f.is_finite(),
+            (KeyType::NamedTableLists, Value::Table(t)) => t.values().all(|v| {
+                matches!(v, Value::Array(items) if items.iter().all(|i| matches!(i, Value::Table(_))))
+            }),
             _ => false,
         }
     }
@@ -411,11 +418,54 @@ pub const KEYS: &[KeyDoc] = &[
         "false",
         "Store a draft whose plan was verified on the twin as approved (reviewer `aoi-evolver`, audited `signal.auto_approve`) instead of pending review.",
     ),
+    key(
+        "plugins.trusted_publishers",
+        KeyType::NamedTableLists,
+        "{}",
+        "Publisher keys plugin packages must be signed with: `acme = [{ key_id = \"acme-2026\", public_key = \"<base64>\" }]`. An unsigned package, a tampered one or one from a publisher or key not listed here is refused at upload.",
+    ),
+    key(
+        "plugins.trusted_publishers.*[].key_id",
+        KeyType::String,
+        "(required)",
+        "The key's id, as the package's signature names it.",
+    ),
+    key(
+        "plugins.trusted_publishers.*[].public_key",
+        KeyType::String,
+        "(required)",
+        "Base64 of the 32-byte ed25519 public key (`aoi-plugin-sign keygen` prints it); an invalid key is refused when the config loads.",
+    ),
+    key(
+        "plugins.secret_key_file",
+        KeyType::String,
+        "(unset: <data_dir>/plugins.key)",
+        "File holding the 32-byte key that encrypts plugin config secrets at rest (XChaCha20-Poly1305); generated with mode 0600 on first run when missing. Losing it makes stored secrets unreadable: back it up with the database.",
+    ),
+    key(
+        "plugins.wasm_fuel",
+        KeyType::Integer,
+        "200000000",
+        "Fuel (roughly, WASM instructions) one call of a WASM plugin's tool may burn before it is stopped.",
+    ),
+    key(
+        "plugins.wasm_timeout_ms",
+        KeyType::Integer,
+        "5000",
+        "Wall-clock limit of one WASM tool call, host calls included.",
+    ),
+    key(
+        "plugins.wasm_memory_mb",
+        KeyType::Integer,
+        "64",
+        "Linear memory one WASM plugin instance may grow to.",
+    ),
 ];
 
 
 /// Sections that only group keys (tables whose children are keys in [`KEYS`]).
 pub(super) const SECTIONS: &[&str] = &[
+    "plugins",
     "server",
     "database",
     "redis",
@@ -566,6 +616,26 @@ pub(super) fn check_value(schema_path: &str, shown: &str, v: &Value, origin: &st
             }
         }
     }
+    if doc.ty == KeyType::NamedTableLists
+        && let Value::Table(named) = v
+    {
+        for (name, list) in named {
+            if let Value::Array(items) = list {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Table(entry) = item {
+                        for (k, inner) in entry {
+                            check_value(
+                                &format!("{schema_path}.*[].{k}"),
+                                &format!("{shown}.{name}[{i}].{k}"),
+                                inner,
+                                origin,
+                            )?;
+                        }
+                    }
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -625,7 +695,7 @@ pub(super) fn env_value(doc: &KeyDoc, raw: &str, origin: &str) -> Result<Value, 
             Ok(f) => Value::Float(f),
             Err(_) => Value::String(raw.to_string()),
         },
-        KeyType::StringList | KeyType::TableList => {
+        KeyType::StringList | KeyType::TableList | KeyType::NamedTableLists => {
             let parsed: Result<Table, _> = toml::from_str(&format!("v = {raw}"));
             match parsed.ok().and_then(|mut t| t.remove("v")) {
                 Some(v) => v,

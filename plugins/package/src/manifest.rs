@@ -205,11 +205,106 @@ impl PluginManifest {
         }
         Ok(())
     }
+
+    /// Checks an installation's config against the schema: every key declared, each value of
+    /// its kind, required ones present. The error names `config.<key>` and never shows a value.
+    pub fn check_config(
+        &self,
+        config: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), ManifestError> {
+        use serde_json::Value;
+        for (key, value) in config {
+            let Some(field) = self.config_schema.iter().find(|f| &f.name == key) else {
+                let known: Vec<&str> = self.config_schema.iter().map(|f| f.name.as_str()).collect();
+                return Err(err(
+                    format!("config.{key}"),
+                    format!(
+                        "plugin {} has no config key `{key}`; its keys are [{}]",
+                        self.name,
+                        known.join(", ")
+                    ),
+                ));
+            };
+            let ok = match field.kind {
+                ConfigKind::String => value.is_string(),
+                ConfigKind::Integer => value.is_u64() || value.is_i64(),
+                ConfigKind::Boolean => value.is_boolean(),
+                ConfigKind::Url => value.as_str().is_some_and(|u| {
+                    (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 8
+                }),
+            };
+            if !ok {
+                let expected = match field.kind {
+                    ConfigKind::String => "a string",
+                    ConfigKind::Integer => "an integer",
+                    ConfigKind::Boolean => "true or false",
+                    ConfigKind::Url => "an http:// or https:// URL",
+                };
+                return Err(err(format!("config.{key}"), format!("must be {expected}")));
+            }
+            if field.required && matches!(value, Value::String(s) if s.trim().is_empty()) {
+                return Err(err(format!("config.{key}"), "is required and must not be empty"));
+            }
+        }
+        for field in &self.config_schema {
+            if field.required && !config.contains_key(&field.name) {
+                return Err(err(
+                    format!("config.{}", field.name),
+                    format!("is required: {}", field.description),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_is_checked_against_the_schema_without_showing_values() {
+        let manifest = PluginManifest {
+            name: "p".into(),
+            version: "1.0.0".into(),
+            publisher: "acme".into(),
+            description: "d".into(),
+            kind: PluginKind::Http,
+            config_schema: vec![
+                ConfigField {
+                    name: "base_url".into(),
+                    description: "API base".into(),
+                    kind: ConfigKind::Url,
+                    required: true,
+                    secret: false,
+                },
+                ConfigField {
+                    name: "token".into(),
+                    description: "token".into(),
+                    kind: ConfigKind::String,
+                    required: false,
+                    secret: true,
+                },
+            ],
+            tools: vec![],
+        };
+        let config = |v: serde_json::Value| v.as_object().unwrap().clone();
+        assert!(manifest
+            .check_config(&config(serde_json::json!({"base_url": "http://x:1", "token": "s3cret"})))
+            .is_ok());
+        let missing = manifest.check_config(&config(serde_json::json!({}))).unwrap_err();
+        assert_eq!(missing.field, "config.base_url");
+        let unknown = manifest
+            .check_config(&config(serde_json::json!({"base_url": "http://x:1", "tokn": "s3cret"})))
+            .unwrap_err();
+        assert!(unknown.message.contains("[base_url, token]"), "{unknown}");
+        assert!(!unknown.to_string().contains("s3cret"));
+        let typed = manifest
+            .check_config(&config(serde_json::json!({"base_url": "ftp://x", "token": 3})))
+            .unwrap_err();
+        assert_eq!(typed.field, "config.base_url");
+        assert!(!typed.to_string().contains("ftp://x"));
+    }
 
     #[test]
     fn slugs_versions_and_snake_names() {

@@ -9,7 +9,7 @@
 use aoi_core::{Access, ToolCall, ToolDoc, ToolOutput};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// How the runtime may classify single calls of a tool declared `write`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,12 +45,133 @@ impl ToolManifest {
     }
 }
 
+/// Who a call is made for. The gate fills it in for writes: `approved_by` is the person who
+/// approved the write (a plugin that can impersonate, like kubernetes, acts as them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallContext {
+    pub session_id: Option<String>,
+    /// The identity the call runs as (the agent, or the approver of a write).
+    pub actor: Option<String>,
+    /// Set when a person approved this write.
+    pub approved_by: Option<String>,
+}
+
 /// A set of tools a plugin serves. Implementations are shared between roles, so `call` takes
 /// `&self`; the runtime decides which calls reach it.
 #[async_trait]
 pub trait Toolset: Send + Sync {
     fn manifests(&self) -> Vec<ToolManifest>;
     async fn call(&self, call: &ToolCall) -> ToolOutput;
+    /// A call with its context; plugins that act for a person override this.
+    async fn call_with(&self, call: &ToolCall, _ctx: &CallContext) -> ToolOutput {
+        self.call(call).await
+    }
+}
+
+/// Tool outputs longer than this are cut, with a note: an agent reads them in a prompt.
+pub const MAX_OUTPUT: usize = 16 * 1024;
+
+/// `text` cut at `max` bytes (on a character boundary) with a note saying how much was shown.
+pub fn truncate_output(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[truncated: showing {end} of {} bytes]",
+        &text[..end],
+        text.len()
+    )
+}
+
+/// What is wrong with an installation's config, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config.{field}: {message}")]
+pub struct ConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An installation's config values (secrets already decrypted), as a plugin reads them.
+#[derive(Clone, Default, PartialEq)]
+pub struct PluginConfig(pub Map<String, Value>);
+
+impl std::fmt::Debug for PluginConfig {
+    /// Values are not printed: some are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginConfig")
+            .field("keys", &self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PluginConfig {
+    pub fn new(values: Map<String, Value>) -> Self {
+        PluginConfig(values)
+    }
+
+    /// A string value, if set and a non-empty string.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn required_str(&self, key: &str) -> Result<&str, ConfigError> {
+        self.str(key)
+            .ok_or_else(|| ConfigError::new(key, "is required"))
+    }
+
+    /// An http(s) URL without a trailing `/`.
+    pub fn url(&self, key: &str) -> Result<String, ConfigError> {
+        let url = self.required_str(key)?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                key,
+                format!("`{url}` is not an http:// or https:// URL"),
+            ));
+        }
+        Ok(url.trim_end_matches('/').to_string())
+    }
+
+    pub fn bool(&self, key: &str, default: bool) -> bool {
+        self.0.get(key).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        self.0.get(key).and_then(Value::as_u64)
+    }
+
+    /// A list given as a JSON array of strings or one comma-separated string.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.0.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Validates a call's arguments against the simple JSON Schema subset manifests use (object with

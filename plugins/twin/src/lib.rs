@@ -10,5 +10,6 @@ pub mod faults;
 pub mod kubectl;
 pub mod oracle;
 pub mod env;
+pub mod plugin;
 pub mod suite;
 pub mod telemetry;

@@ -7,6 +7,7 @@
 //! [`status`].
 
 mod convert;
+mod plugins;
 mod services;
 
 use std::convert::Infallible;
@@ -84,6 +85,7 @@ pub fn router(platform: Platform) -> Router {
     use pb::approval_service_server::ApprovalServiceServer;
     use pb::auth_service_server::AuthServiceServer;
     use pb::incident_service_server::IncidentServiceServer;
+    use pb::plugin_service_server::PluginServiceServer;
     use pb::session_service_server::SessionServiceServer;
     // The REST body limit (`server.body_limit_bytes`) bounds request messages too.
     let limit = usize::try_from(platform.config.server.body_limit_bytes).unwrap_or(usize::MAX);
@@ -100,6 +102,12 @@ pub fn router(platform: Platform) -> Router {
     let router = add(
         router,
         SessionServiceServer::new(api.clone()).max_decoding_message_size(limit),
+    );
+    // Plugin packages carry a WASM module: uploads get the REST upload limit.
+    let router = add(
+        router,
+        PluginServiceServer::new(api.clone())
+            .max_decoding_message_size(limit.max(crate::http::plugins_api::UPLOAD_LIMIT_BYTES)),
     );
     add(
         router,

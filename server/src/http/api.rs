@@ -252,6 +252,97 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route!(
         "GET",
+        "/api/v1/plugins",
+        "The plugin catalog: built-in and uploaded plugins, each with its tools (read or write) and the tenant's installation",
+        true,
+        Some(P::ReadPlugins),
+        false,
+        || get(super::plugins_api::list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins",
+        "Upload a signed plugin package (platform admin); unsigned, tampered or untrusted packages are refused",
+        true,
+        Some(P::PublishPlugins),
+        true,
+        || post(super::plugins_api::upload)
+            .layer(axum::extract::DefaultBodyLimit::max(super::plugins_api::UPLOAD_LIMIT_BYTES))
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/install",
+        "Install a plugin in the tenant with its config (secret fields are write-only)",
+        true,
+        Some(P::ManagePlugins),
+        true,
+        || post(super::plugins_api::install)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/enable",
+        "Enable the tenant's installation",
+        true,
+        Some(P::ManagePlugins),
+        false,
+        || post(super::plugins_api::enable)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/disable",
+        "Disable the tenant's installation; its tools leave new sessions",
+        true,
+        Some(P::ManagePlugins),
+        false,
+        || post(super::plugins_api::disable)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/configure",
+        "Change the installation's config; a secret left out keeps its value, null removes a key",
+        true,
+        Some(P::ManagePlugins),
+        true,
+        || post(super::plugins_api::configure)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/upgrade",
+        "Move the installation to another version (newest by default), keeping the current one for rollback",
+        true,
+        Some(P::ManagePlugins),
+        true,
+        || post(super::plugins_api::upgrade)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/rollback",
+        "Go back to the version before the last upgrade",
+        true,
+        Some(P::ManagePlugins),
+        false,
+        || post(super::plugins_api::rollback)
+    ),
+    route!(
+        "DELETE",
+        "/api/v1/plugins/{name}/installation",
+        "Uninstall the plugin from the tenant (its stored secrets are deleted)",
+        true,
+        Some(P::ManagePlugins),
+        false,
+        || delete(super::plugins_api::uninstall)
+    ),
+    route!(
+        "POST",
+        "/api/v1/plugins/{name}/tools/{tool}/call",
+        "Run one read tool of an installed plugin (writes run only in sessions, through the gate)",
+        true,
+        Some(P::StartSession),
+        true,
+        || post(super::plugins_api::call_tool)
+    ),
+    route!(
+        "GET",
         "/api/v1/guardrails",
         "List guardrails",
         true,
@@ -438,6 +529,24 @@ pub const ROUTES: &[RouteDoc] = &[
         Some(super::openai::MODELS_PERMISSION),
         false,
         || get(super::openai::models)
+    ),
+    route!(
+        "GET",
+        "/api/v1/sessions/{id}/external/next",
+        "Long-poll (wait_ms) the next tool call of a session on an external environment, or its end",
+        true,
+        Some(super::external_api::EXTERNAL_PERMISSION),
+        false,
+        || get(super::external_api::next)
+    ),
+    route!(
+        "POST",
+        "/api/v1/sessions/{id}/external/result",
+        "Post the output of an external session's pending tool call",
+        true,
+        Some(super::external_api::EXTERNAL_PERMISSION),
+        true,
+        || post(super::external_api::result)
     ),
 ];
 

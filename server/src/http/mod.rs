@@ -4,12 +4,14 @@
 pub mod api;
 pub mod datasets_api;
 pub mod error;
+pub mod external_api;
 pub mod extract;
 pub mod inference_metrics;
 pub mod metrics;
 pub mod models_api;
 pub mod openai;
 pub mod openapi;
+pub mod plugins_api;
 pub mod sessions;
 pub mod signals_api;
 

@@ -11,6 +11,9 @@ pub enum EnvironmentKind {
     Twin,
     #[sea_orm(string_value = "kubernetes")]
     Kubernetes,
+    /// A cluster outside AOI whose tool calls an API client executes (the AIOpsLab bridge).
+    #[sea_orm(string_value = "external")]
+    External,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
@@ -21,7 +24,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub name: String,
     pub kind: EnvironmentKind,
-    /// The suite problem id; set for twins, NULL for kubernetes.
+    /// The suite problem id; set for twins, NULL for kubernetes and external environments.
     pub problem_id: Option<String>,
     pub config: Json,
     pub created_at: DateTimeUtc,

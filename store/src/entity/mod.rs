@@ -15,6 +15,8 @@ pub mod guardrail;
 pub mod incident;
 pub mod inference_policy;
 pub mod model_adapter;
+pub mod plugin_installation;
+pub mod plugin_package;
 pub mod session;
 pub mod session_step;
 pub mod session_verdict;
