@@ -49,4 +49,26 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the rustup target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
+# The console's browser bundle: wasm-bindgen at exactly the version Cargo.lock pins (without
+# --locked: the CLI's own lock file pins a crate version the registry no longer serves).
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+wasm_bindgen="$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)" != "$wasm_bindgen" ]; then
+  echo "setup: installing wasm-bindgen-cli $wasm_bindgen"
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen"
+fi
+# The console's browser tests: Debian's chromium driven by playwright-core (node and npm from
+# Debian when missing; nothing is downloaded by playwright itself).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium"
+  DEBIAN_FRONTEND=noninteractive apt_install chromium
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs and npm"
+  DEBIAN_FRONTEND=noninteractive apt_install nodejs npm
+fi
+if [ ! -d "$repo/e2e/console/node_modules/playwright-core" ]; then
+  echo "setup: installing the console tests' node packages"
+  (cd "$repo/e2e/console" && npm ci --no-audit --no-fund)
+fi
 echo "setup: ok"

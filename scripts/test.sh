@@ -22,7 +22,19 @@ if [ -z "${AOI_EXAMPLE_PLUGIN_WASM:-}" ]; then
   echo "test: scripts/build-example-plugin.sh did not print the module's path" >&2
   exit 1
 fi
+# The console's browser bundle (WASM); the browser tests (server/tests/console_e2e.rs) serve it
+# and save their screenshots in AOI_CONSOLE_SHOTS.
+eval "$(bash scripts/build-console.sh | grep '^export AOI_CONSOLE_SITE=')"
+if [ -z "${AOI_CONSOLE_SITE:-}" ]; then
+  echo "test: scripts/build-console.sh did not print the site folder" >&2
+  exit 1
+fi
+export AOI_CONSOLE_SHOTS="${AOI_CONSOLE_SHOTS:-$CARGO_TARGET_DIR/console-screenshots}"
+rm -rf "$AOI_CONSOLE_SHOTS"
+# The browser side is linted for its own target.
+cargo clippy --quiet -p aoi-console-frontend --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --doc --quiet
 # Last, so that its summary closes the log.
+echo "test: the console's screenshots go to $AOI_CONSOLE_SHOTS"
 cargo nextest run --workspace --no-fail-fast

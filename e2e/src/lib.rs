@@ -212,6 +212,13 @@ impl Server {
         let text = std::fs::read_to_string(self.data.path().join("jwt.key")).unwrap();
         text.trim().as_bytes().to_vec()
     }
+
+    /// A token signed with this server's key for the `default` tenant that expired an hour
+    /// ago: what a browser holds after its session ran out.
+    pub fn expired_token(&self) -> String {
+        let t = now();
+        sign(&claims("default", "aoi-api", t - 7200, t - 3600), &self.signing_key())
+    }
 }
 
 fn code(body: &Value) -> &str {

@@ -106,6 +106,8 @@ pub async fn create(
         json!({ "title": incident.title }),
     )
     .await?;
+    // The console's incident list shows new incidents as they open.
+    crate::sessions::publish_incident_state(platform, tenant, incident.id, incident.state);
     Ok(incident)
 }
 
@@ -304,6 +306,15 @@ pub async fn ingest_alertmanager(
             .ingest_alert(tenant, alert)
             .await
             .map_err(store_error("incident"))?;
+        if let Some(d) = &done {
+            // Opened, grown by an alert or resolved: live lists follow.
+            crate::sessions::publish_incident_state(
+                platform,
+                tenant,
+                d.incident.id,
+                d.incident.state,
+            );
+        }
         report.push(IngestedAlert {
             fingerprint,
             status: status.into(),

@@ -6,6 +6,7 @@
 //! It also runs the agent workers: the session queue ([`queue`]), the worker loop ([`worker`]),
 //! the write gate backed by guardrails and approvals ([`gate`]) and live events ([`events`]).
 
+pub mod access;
 pub mod context;
 pub mod datasets;
 pub mod ports;

@@ -99,12 +99,22 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     let workers = aoi_platform::worker::spawn_in_process(&platform);
     let evolver = aoi_platform::evolver::spawn_in_process(&platform);
-    let app = crate::http::router(platform.clone());
+    let console = aoi_console::Console::new(platform.clone(), console_site());
+    let bundle = console.has_bundle();
+    let app = crate::http::router(platform.clone()).merge(aoi_console::router(console));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     println!("listening on http://{local}");
+    if bundle {
+        println!("console: http://{local}/console/");
+    } else {
+        println!(
+            "console: http://{local}/console/ (live updates off: no browser bundle in {}; run scripts/build-console.sh)",
+            console_site().display()
+        );
+    }
     tracing::info!(%local, "listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -184,4 +194,25 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Where the console's browser bundle is: `AOI_CONSOLE_SITE`, else `console-site` in the
+/// cargo target folder this binary was built in (scripts/build-console.sh writes it there).
+fn console_site() -> std::path::PathBuf {
+    if let Some(site) = std::env::var_os("AOI_CONSOLE_SITE") {
+        return site.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            let profile = exe.parent()?;
+            // target/<profile>/aoi, or target/<profile>/deps/<test> for test binaries.
+            let target = if profile.ends_with("deps") {
+                profile.parent()?.parent()?
+            } else {
+                profile.parent()?
+            };
+            Some(target.join("console-site"))
+        })
+        .unwrap_or_else(|| std::path::PathBuf::from("target/console-site"))
 }

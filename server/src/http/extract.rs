@@ -3,7 +3,7 @@
 
 use aoi_control::auth::bearer_token;
 use aoi_control::authz::Authorized;
-use aoi_control::{ApiError, Permission, Principal, PrincipalKind, TenantScope};
+use aoi_control::{ApiError, Permission, Principal, PrincipalKind};
 use aoi_platform::Platform;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
@@ -81,31 +81,7 @@ pub async fn authorize(
     principal: &Principal,
     permission: Permission,
 ) -> Result<Authorized, ApiError> {
-    let scope = if permission.is_platform_wide() {
-        TenantScope::Platform
-    } else {
-        TenantScope::Tenant(principal.tenant.clone())
-    };
-    match platform
-        .authorizer
-        .authorize(principal, &scope, permission)
-        .await
-    {
-        Ok(proof) => Ok(proof),
-        Err(e) => {
-            let (_, action) = permission.object_action();
-            if action != "read" {
-                aoi_platform::audit::record_denied(
-                    platform,
-                    principal,
-                    permission,
-                    &permission.name(),
-                )
-                .await?;
-            }
-            Err(e.into())
-        }
-    }
+    aoi_platform::access::authorize(platform, principal, permission).await
 }
 
 /// A JSON body. Malformed JSON, wrong types, unknown fields and invalid UTF-8 answer 400

@@ -1,0 +1,186 @@
+// Browser tests of the AOI console, driven by server/tests/console_e2e.rs, which starts
+// `aoi serve` on a fresh database, seeds a tenant (an admin, olga the operator, vera the viewer),
+// opens an incident and starts a session whose mitigation write waits for approval.
+//
+// Environment: AOI_BASE (http://127.0.0.1:port), AOI_INCIDENT, AOI_ADMIN_PASSWORD,
+// AOI_EXPIRED_TOKEN (a token of the server's key that has expired), AOI_SHOTS (the folder for
+// the screenshots), AOI_CHROMIUM (default /usr/bin/chromium).
+//
+// Any message of type error in a page's console, or an uncaught page error, fails the run.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const base = need("AOI_BASE");
+const incident = need("AOI_INCIDENT");
+const adminPassword = need("AOI_ADMIN_PASSWORD");
+const expiredToken = need("AOI_EXPIRED_TOKEN");
+const shots = need("AOI_SHOTS");
+const executablePath = process.env.AOI_CHROMIUM || "/usr/bin/chromium";
+const incidentUrl = `${base}/console/incidents/${incident}`;
+const TIMEOUT = 60_000;
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`console e2e: ${name} is not set`);
+    process.exit(2);
+  }
+  return value;
+}
+
+mkdirSync(shots, { recursive: true });
+const consoleErrors = [];
+let step = "start";
+
+function check(condition, message) {
+  if (!condition) throw new Error(`${step}: ${message}`);
+}
+
+async function newPage(browser, who, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("console", (msg) => {
+    if (msg.type() === "error") consoleErrors.push(`[${who}] ${page.url()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => consoleErrors.push(`[${who}] ${page.url()}: uncaught ${err.message}`));
+  return { context, page };
+}
+
+async function shot(page, name) {
+  const file = join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot ${file}`);
+}
+
+async function signIn(page, username, password) {
+  await page.goto(`${base}/console/sign-in`);
+  await page.fill("input[name=tenant]", "default");
+  await page.fill("input[name=username]", username);
+  await page.fill("input[name=password]", password);
+  await Promise.all([page.waitForURL("**/console/incidents**"), page.click("button[type=submit]")]);
+}
+
+const atSignIn = (url) => url.pathname === "/console/sign-in";
+
+/// Waits until the page's live region is hydrated and follows the event stream.
+async function live(page) {
+  await page.waitForSelector('.live-region[data-live="connected"]');
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+try {
+  // Sign in: a wrong password is refused with a message, the right one lands on the list.
+  step = "sign in";
+  const vera = await newPage(browser, "vera");
+  await vera.page.goto(`${base}/console/sign-in`);
+  await shot(vera.page, "01-sign-in");
+  await vera.page.fill("input[name=tenant]", "default");
+  await vera.page.fill("input[name=username]", "vera");
+  await vera.page.fill("input[name=password]", "not-her-password");
+  await vera.page.click("button[type=submit]");
+  await vera.page.waitForSelector("#sign-in-problem");
+  check((await vera.page.textContent("#sign-in-problem")).includes("not right"), "a wrong password says so");
+  await signIn(vera.page, "vera", "viewer-password");
+  await live(vera.page);
+  const row = vera.page.locator(`tr[data-incident="${incident}"]`);
+  await row.waitFor();
+  await shot(vera.page, "02-incidents");
+
+  // A viewer sees the pending write but no approve control, and a forged approve is refused.
+  step = "viewer";
+  await vera.page.goto(incidentUrl);
+  await live(vera.page);
+  const card = vera.page.locator("article.approval");
+  await card.waitFor({ timeout: 120_000 });
+  check((await vera.page.locator("[data-testid=approve-form]").count()) === 0, "a viewer has no approve form");
+  check((await vera.page.locator("[data-testid=no-decide]").count()) === 1, "a viewer is told they cannot decide");
+  const approvalId = await card.getAttribute("data-approval");
+  await shot(vera.page, "03-incident-viewer");
+  const forged = await vera.context.request.post(`${base}/console/approvals/${approvalId}/approve`, {
+    form: { reason: "forged by a viewer" },
+    headers: { Origin: base },
+    maxRedirects: 0,
+  });
+  check(forged.status() === 403, `a forged approve by a viewer answers 403, got ${forged.status()}`);
+  await vera.page.reload();
+  await vera.page.locator(`article.approval[data-approval="${approvalId}"]`).waitFor();
+
+  // An operator approves; the timeline follows without a reload.
+  step = "operator approves";
+  const olga = await newPage(browser, "olga");
+  await signIn(olga.page, "olga", "operator-password");
+  await olga.page.goto(incidentUrl);
+  await live(olga.page);
+  await olga.page.evaluate(() => { window.__samePage = "yes"; });
+  const form = olga.page.locator(`article.approval[data-approval="${approvalId}"] [data-testid=approve-form]`);
+  await form.waitFor();
+  await shot(olga.page, "04-incident-approval");
+  // The reason is required: an empty one does not submit.
+  await form.locator("button").click();
+  check((await olga.page.locator(`article.approval[data-approval="${approvalId}"]`).count()) === 1, "an empty reason does not approve");
+  await form.locator("textarea").fill("Restoring the target port is the documented fix.");
+  await form.locator("button").click();
+  await olga.page.locator(`article.approval[data-approval="${approvalId}"]`).waitFor({ state: "detached" });
+  await olga.page.locator('[data-testid=gate-outcome]:has-text("approved")').first().waitFor({ timeout: 120_000 });
+  check((await olga.page.evaluate(() => window.__samePage)) === "yes", "the page was not reloaded");
+  await shot(olga.page, "05-incident-after-approval");
+
+  // The same approval on a phone.
+  step = "phone";
+  const phone = await newPage(browser, "olga-phone", { width: 390, height: 844 });
+  await signIn(phone.page, "olga", "operator-password");
+  await phone.page.goto(incidentUrl);
+  await live(phone.page);
+  await shot(phone.page, "06-incident-phone");
+
+  // An admin installs a plugin; its tools appear among the agent's tools.
+  step = "plugin";
+  const admin = await newPage(browser, "admin", { width: 1920, height: 1080 });
+  await signIn(admin.page, "admin", adminPassword);
+  await admin.page.goto(`${base}/console/plugins`);
+  await live(admin.page);
+  await shot(admin.page, "07-plugins");
+  const plugin = admin.page.locator('article.plugin[data-plugin="prometheus"]');
+  await plugin.waitFor();
+  const tools = await plugin.locator("ul.tools li code").allTextContents();
+  check(tools.length > 0, "the prometheus card lists its tools");
+  await plugin.locator('input[name="config.base_url"]').fill("http://127.0.0.1:9090");
+  await plugin.locator('button:has-text("Install")').click();
+  for (const tool of tools) {
+    await admin.page.locator(`[data-testid=active-tools] li[data-tool="${tool}"]`).waitFor();
+  }
+  await shot(admin.page, "08-plugins-installed");
+
+  // An expired session is sent to sign in with a clear message.
+  step = "expiry";
+  const late = await newPage(browser, "late");
+  await late.context.addCookies([{ name: "aoi_console", value: expiredToken, url: `${base}/console/` }]);
+  await late.page.goto(`${base}/console/incidents`);
+  check(late.page.url().includes("/console/sign-in"), `an expired session leads to sign-in, not ${late.page.url()}`);
+  check((await late.page.textContent("main")).includes("expired"), "the sign-in page says the session expired");
+  await shot(late.page, "09-session-expired");
+
+  // Sign out.
+  step = "sign out";
+  await Promise.all([vera.page.waitForURL(atSignIn), vera.page.getByRole("button", { name: "Sign out" }).click()]);
+  check((await vera.page.textContent("main")).includes("signed out"), "the sign-in page says so");
+  await vera.page.goto(`${base}/console/incidents`);
+  check(atSignIn(new URL(vera.page.url())), "signed out, the console leads to sign-in");
+
+  step = "browser console";
+  check(consoleErrors.length === 0, `errors in the browser console:\n${consoleErrors.join("\n")}`);
+  console.log(`console e2e: passed; screenshots in ${shots}`);
+} catch (e) {
+  console.error(`console e2e: FAILED at ${e.message ?? e}`);
+  if (consoleErrors.length) console.error(`browser console errors:\n${consoleErrors.join("\n")}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
