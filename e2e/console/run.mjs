@@ -16,6 +16,7 @@ const incident = need("AOI_INCIDENT");
 const adminPassword = need("AOI_ADMIN_PASSWORD");
 const expiredToken = need("AOI_EXPIRED_TOKEN");
 const shots = need("AOI_SHOTS");
+const benchExpect = JSON.parse(need("AOI_BENCH_EXPECT"));
 const executablePath = process.env.AOI_CHROMIUM || "/usr/bin/chromium";
 const incidentUrl = `${base}/console/incidents/${incident}`;
 const TIMEOUT = 60_000;
@@ -132,6 +133,16 @@ try {
   check((await olga.page.evaluate(() => window.__samePage)) === "yes", "the page was not reloaded");
   await shot(olga.page, "05-incident-after-approval");
 
+  // The session ends; olga says it was wrong (failure pattern F), which sends it to the evolver.
+  step = "verdict";
+  const verdict = olga.page.locator("form.verdict").first();
+  await verdict.waitFor({ timeout: 120_000 });
+  await verdict.locator('input[value="wrong"]').check();
+  await verdict.locator("select[name=category]").selectOption("F");
+  await verdict.locator("button").click();
+  await olga.page.locator('[data-testid=verdict]:has-text("wrong (F)")').waitFor();
+  check((await olga.page.evaluate(() => window.__samePage)) === "yes", "the verdict did not reload the page");
+
   // The same approval on a phone.
   step = "phone";
   const phone = await newPage(browser, "olga-phone", { width: 390, height: 844 });
@@ -158,6 +169,100 @@ try {
   }
   await shot(admin.page, "08-plugins-installed");
 
+  // The admin reviews the corrective signal drafted from olga's verdict and approves it.
+  step = "review";
+  await admin.page.goto(`${base}/console/review`);
+  const signalRow = admin.page.locator("tr[data-signal]").first();
+  for (let i = 0; i < 120 && (await signalRow.count()) === 0; i++) {
+    await admin.page.waitForTimeout(1000);
+    await admin.page.reload();
+  }
+  await signalRow.waitFor();
+  await shot(admin.page, "09-review-queue");
+  await Promise.all([admin.page.waitForURL("**/console/review/*"), signalRow.locator("a").click()]);
+  check((await admin.page.locator("[data-testid=patterns]").textContent()).trim().length > 0, "the signal names its failure patterns");
+  check((await admin.page.locator("section.phase").count()) === 4, "the repaired plan is shown by phase");
+  check((await admin.page.locator("ol.timeline li").count()) > 0, "the failed trajectory is beside the signal");
+  await shot(admin.page, "10-review-signal");
+  await Promise.all([admin.page.waitForURL((url) => url.pathname === "/console/review"), admin.page.click("[data-testid=approve-signal]")]);
+  await admin.page.locator('tr[data-signal] :text("approved")').first().waitFor();
+  await shot(admin.page, "11-review-approved");
+
+  // Recorded benchmark runs: each chart shows the expected numbers; drill down to a trajectory.
+  step = "benchmarks";
+  for (const run of benchExpect) {
+    await admin.page.goto(`${base}/console/benchmarks`);
+    await Promise.all([
+      admin.page.waitForURL("**/console/benchmarks/*"),
+      admin.page.locator(`tr[data-run] a:text-is("${run.name}")`).click(),
+    ]);
+    const k = run.k;
+    let checked = 0;
+    for (const [type, rates] of Object.entries(run.by_task_type)) {
+      if (rates.tasks === 0) continue;
+      for (const [series, expected] of [[`avg@${k}`, rates.avg_at_k], [`best@${k}`, rates.best_at_k]]) {
+        const bar = admin.page.locator(`#by-task-type rect[data-series="${series}"][data-group="${type}"]`);
+        check((await bar.count()) === 1, `${run.name}: one ${series} bar for ${type}`);
+        const shown = Number(await bar.getAttribute("data-value"));
+        check(Math.abs(shown - expected) < 0.001, `${run.name}: ${series} of ${type} is ${shown} on the chart, ${expected} expected`);
+        const numbers = await admin.page.locator("#by-task-type details table").textContent();
+        check(numbers.includes(`${(expected * 100).toFixed(1)}%`), `${run.name}: the numbers table shows ${series} of ${type}`);
+        checked += 1;
+      }
+    }
+    check(checked >= 2, `${run.name}: the chart has bars to check`);
+    const overallAvg = (await admin.page.textContent("[data-testid=avg-at-k]")).trim();
+    check(overallAvg === `${(run.overall.avg_at_k * 100).toFixed(1)}%`, `${run.name}: overall avg@k ${overallAvg}`);
+    const overallBest = (await admin.page.textContent("[data-testid=best-at-k]")).trim();
+    check(overallBest === `${(run.overall.best_at_k * 100).toFixed(1)}%`, `${run.name}: overall best@k ${overallBest}`);
+    for (const [type, [before, after]] of Object.entries(run.evolve ?? {})) {
+      const b = Number(await admin.page.locator(`#evolve rect[data-series="before"][data-group="${type}"]`).getAttribute("data-value"));
+      const a = Number(await admin.page.locator(`#evolve rect[data-series="after (own lessons)"][data-group="${type}"]`).getAttribute("data-value"));
+      check(Math.abs(b - before) < 0.001 && Math.abs(a - after) < 0.001, `${run.name}: evolve ${type} ${b} -> ${a}, expected ${before} -> ${after}`);
+    }
+    await shot(admin.page, `13-benchmark-${run.name.replaceAll(" ", "-")}`);
+  }
+  // The `aoi bench` run kept its trajectories: task -> runs -> one run's steps.
+  await admin.page.goto(`${base}/console/benchmarks`);
+  await Promise.all([admin.page.waitForURL("**/console/benchmarks/*"), admin.page.locator(`tr[data-run] a:text-is("${benchExpect[0].name}")`).click()]);
+  await Promise.all([admin.page.waitForURL("**/tasks/*"), admin.page.locator("tr[data-task] a").first().click()]);
+  await shot(admin.page, "14-benchmark-task");
+  await Promise.all([admin.page.waitForURL("**/runs/*"), admin.page.locator("a:has-text('Trajectory')").first().click()]);
+  check((await admin.page.locator("ol.timeline li").count()) > 0, "the run's trajectory is shown");
+  await shot(admin.page, "15-benchmark-trajectory");
+
+  // Administration: a user, an API key shown once, a guardrail, the audit log and its export.
+  step = "admin";
+  await admin.page.goto(`${base}/console/admin`);
+  await admin.page.fill("#new-username", "otto");
+  await admin.page.fill("#new-password", "otto-password-1");
+  await admin.page.selectOption("#new-role", "operator");
+  await Promise.all([admin.page.waitForURL((u) => u.pathname === "/console/admin"), admin.page.click("text=Add user")]);
+  await admin.page.locator('tr[data-user="otto"]').waitFor();
+  await admin.page.fill("#key-name", "ci-deploy");
+  await Promise.all([admin.page.waitForLoadState("load"), admin.page.click("text=Create key")]);
+  const secret = (await admin.page.textContent("[data-testid=new-key-secret]")).trim();
+  check(secret.length > 20, "the new key is shown");
+  await shot(admin.page, "17-admin-new-key");
+  await admin.page.goto(`${base}/console/admin`);
+  check(!(await admin.page.content()).includes(secret), "the key is shown only once");
+  await admin.page.fill("#g-action", "kubectl delete*");
+  await admin.page.selectOption("#g-decision", "deny");
+  await Promise.all([admin.page.waitForURL((u) => u.pathname === "/console/admin"), admin.page.click("text=Save rule")]);
+  await admin.page.locator('td code:text-is("kubectl delete*")').waitFor();
+  await shot(admin.page, "18-admin");
+  await admin.page.goto(`${base}/console/admin/audit?action=user.create`);
+  await admin.page.locator('tr[data-action="user.create"]').first().waitFor();
+  await shot(admin.page, "19-audit");
+  const exported = await admin.context.request.get(`${base}/console/admin/audit.jsonl?action=user.create`);
+  check(exported.status() === 200, `the audit export answers ${exported.status()}`);
+  const lines = (await exported.text()).trim().split("\n").map((l) => JSON.parse(l));
+  check(lines.length >= 1 && lines.every((l) => l.action === "user.create"), "the export holds the searched records as JSON Lines");
+  check(lines.some((l) => JSON.stringify(l.details).includes("otto")), "otto's creation is in the export");
+  // A viewer has no administration.
+  const veraAdmin = await vera.context.request.get(`${base}/console/admin`, { maxRedirects: 0 });
+  check(veraAdmin.status() === 403, `a viewer's administration page answers ${veraAdmin.status()}`);
+
   // An expired session is sent to sign in with a clear message.
   step = "expiry";
   const late = await newPage(browser, "late");
@@ -165,7 +270,7 @@ try {
   await late.page.goto(`${base}/console/incidents`);
   check(late.page.url().includes("/console/sign-in"), `an expired session leads to sign-in, not ${late.page.url()}`);
   check((await late.page.textContent("main")).includes("expired"), "the sign-in page says the session expired");
-  await shot(late.page, "09-session-expired");
+  await shot(late.page, "16-session-expired");
 
   // Sign out.
   step = "sign out";

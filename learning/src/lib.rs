@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod grpo;
 pub mod patterns;
 pub mod rewards;
+pub mod scores;
 pub mod targets;
 pub mod trace;
 
@@ -24,4 +25,5 @@ pub use dataset::{
 };
 pub use grpo::{GrpoConfig, GrpoTerm, group_advantages, grpo_objective};
 pub use patterns::{FailurePattern, Mining, ReferenceRun, TaskInfo, Verdict, mine};
+pub use scores::SuccessRates;
 pub use rewards::{RewardWeights, StepInput, TrajectoryReward, step_reward, trajectory_reward};

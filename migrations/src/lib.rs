@@ -24,6 +24,7 @@ mod m20260101_000008_audit_log;
 mod m20260201_000009_inference;
 mod m20260301_000010_signals;
 mod m20261101_000011_plugins;
+mod m20261201_000012_benchmarks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260201_000009_inference::Migration),
             Box::new(m20260301_000010_signals::Migration),
             Box::new(m20261101_000011_plugins::Migration),
+            Box::new(m20261201_000012_benchmarks::Migration),
         ]
     }
 }
@@ -69,4 +71,5 @@ pub const TABLES: &[&str] = &[
     "corrective_signals",
     "plugin_packages",
     "plugin_installations",
+    "benchmark_runs",
 ];

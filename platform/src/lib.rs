@@ -13,6 +13,7 @@ pub mod ports;
 
 // Tenants, identity and configuration of the tenant.
 pub mod audit;
+pub mod benchmarks;
 pub mod environments;
 pub mod guardrails;
 pub mod incidents;

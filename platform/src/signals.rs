@@ -265,6 +265,22 @@ pub async fn mark_session_verdict(
     Ok(view)
 }
 
+/// The verdict on a session of the caller's tenant, when one was given (`read_sessions`).
+pub async fn session_verdict(
+    platform: &Platform,
+    proof: &Authorized,
+    session_id: Uuid,
+) -> Result<Option<VerdictView>, ApiError> {
+    proof.require(Permission::ReadSessions)?;
+    let tenant = scope_tenant(platform, proof).await?;
+    Ok(platform
+        .store
+        .session_verdict(tenant, session_id)
+        .await
+        .map_err(store_error(format!("session {session_id}")))?
+        .map(VerdictView::from))
+}
+
 /// Puts a session marked wrong on the evolver's list, or back on it when the evolver skipped
 /// it or failed; a session that already has a signal is left alone.
 async fn enqueue_wrong(

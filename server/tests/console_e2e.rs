@@ -4,7 +4,10 @@
 //! scripts/build-console.sh; scripts/test.sh builds it and sets the variable), seeds a tenant
 //! whose mitigation session waits for approval, and runs the browser script, which signs in,
 //! checks that a viewer can neither see nor forge an approval, approves as an operator and
-//! watches the timeline follow without a reload, installs a plugin, and checks session expiry.
+//! watches the timeline follow without a reload, marks the session wrong, approves the
+//! corrective signal the evolver drafts from it, installs a plugin, reads a benchmark run
+//! recorded with `aoi bench --record` (chart numbers against the report's own summary, and the
+//! drill-down to a run's trajectory), and checks session expiry.
 //! The screenshots go to `AOI_CONSOLE_SHOTS` (default: console-screenshots in the target folder).
 
 use std::path::{Path, PathBuf};
@@ -62,6 +65,96 @@ async fn the_console_in_chromium() {
     tenant
         .wait_pending(&server, &session, Duration::from_secs(120))
         .await;
+    // A benchmark run recorded the way people do it: `aoi bench --record`.
+    let bench_out = tempfile::NamedTempFile::new().expect("temp file");
+    let recorded = Command::new(AOI)
+        .args([
+            "bench",
+            "--suite",
+            "aiopslab",
+            "--policy",
+            "builtin",
+            "--runs",
+            "2",
+            "--tasks",
+            "k8s_target_port-misconfig-*",
+            "--trajectories",
+            "--quiet",
+            "--name",
+            "console e2e bench",
+            "--record",
+        ])
+        .arg(server.url(""))
+        .arg("--out")
+        .arg(bench_out.path())
+        .env("AOI_TOKEN", &tenant.admin)
+        .output()
+        .expect("run aoi bench");
+    assert!(
+        recorded.status.success(),
+        "aoi bench --record failed: {}{}",
+        String::from_utf8_lossy(&recorded.stdout),
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bench_out.path()).expect("read the report"))
+            .expect("the report is JSON");
+    // A run with mixed results and an evolve round, recorded through the API: its numbers are
+    // worked out here by hand from the runs below.
+    let run = |ok: &[bool]| serde_json::json!(ok.iter().map(|s| serde_json::json!({"success": s})).collect::<Vec<_>>());
+    let mixed = serde_json::json!({
+        "suite": "aiopslab", "policy": "llm", "runs": 2,
+        "tasks": [
+            {"id": "d1", "task_type": "detection", "app": "a", "runs": run(&[true, false])},
+            {"id": "d2", "task_type": "detection", "app": "a", "runs": run(&[false, false])},
+            {"id": "m1", "task_type": "mitigation", "app": "a", "runs": run(&[true, true])}
+        ],
+        "evolve": {
+            "after_tasks": [
+                {"id": "d1", "task_type": "detection", "app": "a", "runs": run(&[true, true])},
+                {"id": "d2", "task_type": "detection", "app": "a", "runs": run(&[false, true])},
+                {"id": "m1", "task_type": "mitigation", "app": "a", "runs": run(&[true, true])}
+            ]
+        }
+    });
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/v1/benchmarks",
+            Some(&tenant.admin),
+            Some(serde_json::json!({"name": "console e2e mixed", "report": mixed})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    let (status, _) = server
+        .call(
+            "POST",
+            "/api/v1/benchmarks",
+            Some(&tenant.viewer),
+            Some(serde_json::json!({"report": mixed})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "a viewer records no benchmark");
+    // What the charts must show: for the `aoi bench` run, the report's own summary as the bench
+    // computed it; for the mixed run, the hand-worked numbers.
+    let expected = serde_json::json!([
+        {
+            "name": "console e2e bench",
+            "k": report["runs"],
+            "by_task_type": report["summary"]["by_task_type"],
+            "overall": report["summary"]["overall"],
+        },
+        {
+            "name": "console e2e mixed",
+            "k": 2,
+            "by_task_type": {
+                "detection": {"tasks": 2, "avg_at_k": 0.25, "best_at_k": 0.5},
+                "mitigation": {"tasks": 1, "avg_at_k": 1.0, "best_at_k": 1.0}
+            },
+            "overall": {"avg_at_k": 0.5, "best_at_k": 2.0 / 3.0},
+            "evolve": {"detection": [0.25, 0.75], "mitigation": [1.0, 1.0]}
+        }
+    ]);
     let shots = shots();
     let base = server.url("");
     let base = base.trim_end_matches('/').to_owned();
@@ -75,6 +168,7 @@ async fn the_console_in_chromium() {
             .env("AOI_INCIDENT", incident)
             .env("AOI_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("AOI_EXPIRED_TOKEN", expired)
+            .env("AOI_BENCH_EXPECT", expected.to_string())
             .env("AOI_SHOTS", &shots_dir)
             .status()
     })
@@ -120,6 +214,18 @@ async fn the_console_in_chromium() {
     assert!(
         denied.to_string().contains("decide_approval") && denied.to_string().contains("vera"),
         "the viewer's forged approve is audited as denied: {denied}"
+    );
+    let (_, approved) = server
+        .call(
+            "GET",
+            "/api/v1/signals?status=approved",
+            Some(&tenant.admin),
+            None,
+        )
+        .await;
+    assert!(
+        approved.as_array().is_some_and(|a| !a.is_empty()),
+        "the admin approved a corrective signal in the browser: {approved}"
     );
     server.stop().await;
 }

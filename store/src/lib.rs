@@ -14,6 +14,7 @@
 
 mod approvals;
 mod audit;
+mod benchmarks;
 mod casbin;
 mod connect;
 pub mod entity;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use approvals::{ApprovalDecision, NewApproval};
+pub use benchmarks::{BenchmarkRunSummary, NewBenchmarkRun};
 pub use audit::{AuditExport, AuditFilter, AuditScope, NewAuditEvent};
 pub use casbin::NewCasbinRule;
 pub use connect::{Backend, Store};
@@ -71,6 +73,8 @@ pub type Session = entity::session::Model;
 pub type Step = entity::session_step::Model;
 /// An approval row.
 pub type Approval = entity::approval::Model;
+/// A recorded `aoi bench` report.
+pub type BenchmarkRun = entity::benchmark_run::Model;
 /// A guardrail row.
 pub type Guardrail = entity::guardrail::Model;
 /// A version of a tenant's model adapter.

@@ -55,6 +55,17 @@ pub struct BenchArgs {
     /// lessons; reports avg@K and best@K - avg@K before and after.
     #[arg(long)]
     pub evolve: bool,
+    /// Keep every run's trajectory in the JSON, for the console's drill-down from a task to
+    /// its runs (larger files; `POST /api/v1/benchmarks` takes up to 64 MiB).
+    #[arg(long)]
+    pub trajectories: bool,
+    /// Record the report in a running control plane at this URL (e.g. http://127.0.0.1:8080),
+    /// with an admin's token or API key in `AOI_TOKEN`; the console charts recorded runs.
+    #[arg(long)]
+    pub record: Option<String>,
+    /// The recorded run's name (default: suite, policy, K and the time).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// One session's result, as the JSON reports it.
@@ -77,6 +88,9 @@ pub struct RunResult {
     /// Lessons the session's Observer was given (`--evolve`'s second round).
     #[serde(skip_serializing_if = "is_zero")]
     pub lessons: usize,
+    /// The whole session, with `--trajectories`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trajectory: Option<Trajectory>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -149,6 +163,7 @@ pub async fn run_with(args: &BenchArgs, factory: PolicyFactory) -> Result<report
         config: &config,
         factory: &factory,
         quiet: args.quiet,
+        keep_trajectories: args.trajectories,
     };
     let before = round.run("sessions", &no_lessons, args.evolve).await?;
     let evolved = if args.evolve {
@@ -167,6 +182,19 @@ pub async fn run_with(args: &BenchArgs, factory: PolicyFactory) -> Result<report
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         println!("results written to {}", path.display());
     }
+    if let Some(url) = &args.record {
+        let name = args.name.clone().unwrap_or_else(|| {
+            format!(
+                "{} {} k={} {}",
+                suite.name,
+                args.policy.policy,
+                args.runs,
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+            )
+        });
+        let id = record(url, &name, report.json()).await?;
+        println!("recorded as benchmark run {id} at {}", url.trim_end_matches('/'));
+    }
     Ok(report)
 }
 
@@ -180,6 +208,28 @@ pub struct RoundSpec<'a> {
     pub config: &'a SessionConfig,
     pub factory: &'a PolicyFactory,
     pub quiet: bool,
+    /// Keep each run's trajectory in its result (`--trajectories`).
+    pub keep_trajectories: bool,
+}
+
+/// Posts the report to `POST {url}/api/v1/benchmarks` with `AOI_TOKEN`; the recorded run's id.
+async fn record(url: &str, name: &str, report: serde_json::Value) -> Result<String> {
+    let token = std::env::var("AOI_TOKEN")
+        .map_err(|_| anyhow::anyhow!("--record needs AOI_TOKEN: an admin's token or API key"))?;
+    let endpoint = format!("{}/api/v1/benchmarks", url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "name": name, "report": report }))
+        .send()
+        .await
+        .with_context(|| format!("recording the report at {endpoint}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("recording the report at {endpoint} answered {status}: {body}");
+    }
+    Ok(body["id"].as_str().unwrap_or_default().to_owned())
 }
 
 impl RoundSpec<'_> {
@@ -216,7 +266,10 @@ impl RoundSpec<'_> {
             }
             let Some(joined) = set.join_next().await else { break };
             let (i, r, run) = joined.context("a session task panicked")?;
-            let run = run?;
+            let mut run = run?;
+            if self.keep_trajectories {
+                run.result.trajectory = Some(run.trajectory.clone());
+            }
             if keep_failed && !run.result.success {
                 failed.push((i, run.result.seed, run.trajectory));
             }
@@ -302,6 +355,7 @@ pub async fn one_session(
         tool_us: trajectory.tool_us,
         policy_us: trajectory.policy_us,
         lessons: config.lessons.len(),
+        trajectory: None,
     };
     Ok(SessionRun { result, trajectory })
 }

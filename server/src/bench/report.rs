@@ -21,31 +21,23 @@ pub struct Rates {
 
 impl Rates {
     pub fn of<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> Rates {
-        let (mut n, mut a1, mut ak, mut bk, mut steps, mut time, mut runs) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
+        let (mut successes, mut steps, mut time, mut runs) = (Vec::new(), 0.0, 0.0, 0usize);
         for t in tasks {
-            if t.runs.is_empty() {
-                continue;
-            }
-            n += 1;
-            let k = t.runs.len() as f64;
-            let ok = t.runs.iter().filter(|r| r.success).count() as f64;
-            a1 += if t.runs[0].success { 1.0 } else { 0.0 };
-            ak += ok / k;
-            bk += if ok > 0.0 { 1.0 } else { 0.0 };
+            successes.push(t.runs.iter().map(|r| r.success).collect::<Vec<_>>());
             for r in &t.runs {
                 steps += f64::from(r.steps);
                 time += r.duration_ms;
                 runs += 1;
             }
         }
-        let d = (n.max(1)) as f64;
+        let rates = aoi_learning::SuccessRates::of(successes.iter().map(Vec::as_slice));
         let r = runs.max(1) as f64;
         Rates {
-            tasks: n,
-            avg_at_1: a1 / d,
-            avg_at_k: ak / d,
-            best_at_k: bk / d,
-            gap: (bk - ak) / d,
+            tasks: rates.tasks,
+            avg_at_1: rates.avg_at_1,
+            avg_at_k: rates.avg_at_k,
+            best_at_k: rates.best_at_k,
+            gap: rates.gap(),
             mean_steps: steps / r,
             mean_time_ms: time / r,
         }
@@ -283,6 +275,7 @@ mod tests {
             tool_us: 0,
             policy_us: 0,
             lessons: 0,
+            trajectory: None,
         }
     }
 

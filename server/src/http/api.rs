@@ -496,6 +496,36 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route!(
         "POST",
+        "/api/v1/benchmarks",
+        "Record an `aoi bench` report (name, report); scores are computed from its runs",
+        true,
+        Some(P::ManageModels),
+        true,
+        || super::extract::with_body_limit(
+            post(super::benchmarks_api::record),
+            super::benchmarks_api::REPORT_LIMIT_BYTES
+        )
+    ),
+    route!(
+        "GET",
+        "/api/v1/benchmarks",
+        "List the tenant's recorded benchmark runs, newest first",
+        true,
+        Some(P::ReadBenchmarks),
+        false,
+        || get(super::benchmarks_api::list)
+    ),
+    route!(
+        "GET",
+        "/api/v1/benchmarks/{id}",
+        "One recorded benchmark run with its report and scores",
+        true,
+        Some(P::ReadBenchmarks),
+        false,
+        || get(super::benchmarks_api::get)
+    ),
+    route!(
+        "POST",
         "/api/v1/datasets/export",
         "Export a training dataset (grpo, sft or dpo) of the tenant as files and a manifest",
         true,

@@ -84,6 +84,22 @@ pub async fn authorize(
     aoi_platform::access::authorize(platform, principal, permission).await
 }
 
+/// A route's own body limit, above `server.body_limit_bytes` (see [`with_body_limit`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteBodyLimit(pub u64);
+
+/// `route` accepting bodies up to `limit` bytes; a larger one answers 413 naming that limit.
+pub fn with_body_limit(
+    route: axum::routing::MethodRouter<Platform>,
+    limit: u64,
+) -> axum::routing::MethodRouter<Platform> {
+    route
+        .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        ))
+        .layer::<_, std::convert::Infallible>(axum::Extension(RouteBodyLimit(limit)))
+}
+
 /// A JSON body. Malformed JSON, wrong types, unknown fields and invalid UTF-8 answer 400
 /// `invalid_input` saying what to fix; a body over `server.body_limit_bytes` answers 413.
 #[derive(Debug, Clone)]
@@ -93,13 +109,15 @@ impl<T: DeserializeOwned> FromRequest<Platform> for ApiJson<T> {
     type Rejection = HttpError;
 
     async fn from_request(req: Request, platform: &Platform) -> Result<Self, HttpError> {
+        let limit_bytes = req
+            .extensions()
+            .get::<RouteBodyLimit>()
+            .map_or(platform.config.server.body_limit_bytes, |l| l.0);
         let bytes = Bytes::from_request(req, platform)
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    HttpError::from(ApiError::PayloadTooLarge {
-                        limit_bytes: platform.config.server.body_limit_bytes,
-                    })
+                    HttpError::from(ApiError::PayloadTooLarge { limit_bytes })
                 } else {
                     HttpError::bad_request("body", rejection.body_text())
                 }

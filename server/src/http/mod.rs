@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod plugins_api;
 pub mod sessions;
 pub mod signals_api;
+pub mod benchmarks_api;
 
 use aoi_platform::Platform;
 use axum::Router;

@@ -7,6 +7,7 @@ pub mod alert;
 pub mod api_key;
 pub mod approval;
 pub mod audit_log;
+pub mod benchmark_run;
 pub mod casbin_rule;
 pub mod corrective_signal;
 pub mod environment;

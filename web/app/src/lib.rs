@@ -8,6 +8,9 @@
 //! the console adds no rights of its own. Without the WASM bundle every page and form still
 //! works, only without live updates.
 
+// Leptos views are deeply nested types; the review page needs more than the default depth.
+#![recursion_limit = "256"]
+
 pub mod islands;
 
 #[cfg(feature = "hydrate")]

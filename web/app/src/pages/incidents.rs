@@ -248,6 +248,8 @@ pub struct IncidentView {
     pub detail: IncidentDetail,
     /// Newest first.
     pub sessions: Vec<SessionWithSteps>,
+    /// Operators' verdicts on finished sessions, by session.
+    pub verdicts: std::collections::HashMap<uuid::Uuid, aoi_platform::signals::VerdictView>,
     /// Pending approvals of these sessions.
     pub pending: Vec<Approval>,
     pub environments: Vec<Environment>,
@@ -299,7 +301,7 @@ fn incident_body_view(view: &IncidentView) -> AnyView {
     let sessions = view
         .sessions
         .iter()
-        .map(|s| session_view(s, view.can_judge, &back))
+        .map(|s| session_view(s, view.verdicts.get(&s.session.id), view.can_judge, &back))
         .collect_view();
     let no_sessions = view.sessions.is_empty().then(|| {
         view! { <p class="empty">"No session has looked at this incident yet."</p> }
@@ -495,11 +497,24 @@ fn session_kind(status: SessionStatus) -> &'static str {
     }
 }
 
-fn session_view(s: &SessionWithSteps, can_judge: bool, back: &str) -> impl IntoView + use<> {
+fn session_view(
+    s: &SessionWithSteps,
+    verdict: Option<&aoi_platform::signals::VerdictView>,
+    can_judge: bool,
+    back: &str,
+) -> impl IntoView + use<> {
+    let verdict_line = verdict.map(|v| {
+        let text = match (&v.correct, &v.category) {
+            (true, _) => format!("Verdict: right, by {}", v.decided_by),
+            (false, Some(c)) => format!("Verdict: wrong ({c}), by {}; the evolver drafts a corrective signal", v.decided_by),
+            (false, None) => format!("Verdict: wrong, by {}", v.decided_by),
+        };
+        view! { <p class="verdict-line" data-testid="verdict">{text}</p> }
+    });
     let session = &s.session;
     let id = session.id;
     let heading = format!("Session {}", &id.to_string()[..8]);
-    let steps = s.steps.iter().map(step_view).collect_view();
+    let steps = timeline(&s.steps, None);
     let outcome = session.result.as_ref().map(|r| {
         let text = r
             .get("submission")
@@ -514,8 +529,9 @@ fn session_view(s: &SessionWithSteps, can_judge: bool, back: &str) -> impl IntoV
         <article class="session card" data-session=id.to_string()>
             <h3>{heading}" "{badge(session_kind(session.status), session.status.as_str())}</h3>
             <p class="meta">"Started "{time(&session.created_at)}</p>
-            <ol class="timeline" aria-label="Steps by role">{steps}</ol>
+            {steps}
             {outcome}
+            {verdict_line}
             {verdict}
         </article>
     }
@@ -527,17 +543,14 @@ fn verdict_form(id: uuid::Uuid, back: &str) -> impl IntoView + use<> {
     let wrong = format!("verdict-wrong-{id}");
     let category = format!("category-{id}");
     let back = back.to_owned();
-    let patterns = [
-        ("A", "A: wrong or missing discovery"),
-        ("B", "B: wrong hypothesis kept"),
-        ("C", "C: wrong or missing probe"),
-        ("D", "D: wrong action or target"),
-        ("E", "E: no verification"),
-        ("F", "F: wrong or early submission"),
-    ]
-    .into_iter()
-    .map(|(v, l)| view! { <option value=v>{l}</option> })
-    .collect_view();
+    let patterns = aoi_learning::FailurePattern::ALL
+        .into_iter()
+        .map(|p| {
+            let letter = p.letter().to_string();
+            let label = format!("{letter}: {}", p.name());
+            view! { <option value=letter>{label}</option> }
+        })
+        .collect_view();
     view! {
         <form method="post" action=action data-inline="" class="verdict">
             <fieldset>
@@ -568,8 +581,20 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-fn step_view(step: &StepView) -> impl IntoView + use<> {
+/// A session's steps by role; `first_wrong` marks the step where a failed run went wrong.
+pub(crate) fn timeline(steps: &[StepView], first_wrong: Option<i32>) -> AnyView {
+    let steps = steps
+        .iter()
+        .map(|s| step_view(s, first_wrong == Some(s.index)))
+        .collect_view();
+    view! { <ol class="timeline" aria-label="Steps by role">{steps}</ol> }.into_any()
+}
+
+fn step_view(step: &StepView, first_wrong: bool) -> impl IntoView + use<> {
     let index = step.index;
+    let wrong = first_wrong.then(|| {
+        view! { <p class="first-wrong-label" data-testid="first-wrong">"First wrong step"</p> }
+    });
     let parsed: Option<Step> = serde_json::from_value(step.payload.clone()).ok();
     let Some(parsed) = parsed else {
         let raw = step.payload.to_string();
@@ -579,7 +604,11 @@ fn step_view(step: &StepView) -> impl IntoView + use<> {
         }
         .into_any();
     };
-    let role_class = format!("step step-{}", parsed.role.as_str());
+    let role_class = if first_wrong {
+        format!("step step-{} first-wrong", parsed.role.as_str())
+    } else {
+        format!("step step-{}", parsed.role.as_str())
+    };
     let heading = format!("{} · step {index}", role_name(parsed.role));
     let error = parsed
         .error
@@ -597,6 +626,7 @@ fn step_view(step: &StepView) -> impl IntoView + use<> {
     let role = parsed.role.as_str();
     view! {
         <li class=role_class data-role=role data-index=index>
+            {wrong}
             <h4>{heading}</h4>
             {body}
             {error}
@@ -795,6 +825,7 @@ mod tests {
                 session,
                 steps: vec![step(0, &observer), step(1, &probe), step(2, &executor)],
             }],
+            verdicts: Default::default(),
             pending: vec![approval],
             environments: Vec::new(),
             can_decide,
@@ -861,6 +892,9 @@ mod tests {
             tenant: "default".into(),
             roles: vec!["viewer".into()],
             may_review: false,
+            may_benchmarks: true,
+            may_models: true,
+            may_admin: false,
         };
         let list = ListView {
             filters: Filters {

@@ -1,8 +1,12 @@
 //! Pages rendered on the server: Leptos views turned into HTML documents. Shared here: the
 //! document shell with its navigation, the problem page, and small formatting helpers.
 
+pub mod admin;
+pub mod benchmarks;
 pub mod incidents;
+pub mod models;
 pub mod plugins;
+pub mod review;
 pub mod sign_in;
 
 use std::sync::Arc;
@@ -19,22 +23,42 @@ pub struct Viewer {
     pub roles: Vec<String>,
     /// Holds `review_signals` (the review queue is in the navigation).
     pub may_review: bool,
+    /// Holds `read_benchmarks`.
+    pub may_benchmarks: bool,
+    /// Holds `read_models`.
+    pub may_models: bool,
+    /// Holds one of the administration permissions (users, keys, guardrails, audit).
+    pub may_admin: bool,
 }
 
 /// The sections of the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Incidents,
+    Review,
     Plugins,
+    Models,
+    Benchmarks,
+    Admin,
 }
 
 impl Section {
     fn entries(viewer: &Viewer) -> Vec<(Section, &'static str, &'static str)> {
-        let _ = viewer.may_review;
-        vec![
-            (Section::Incidents, "Incidents", "/console/incidents"),
-            (Section::Plugins, "Plugins", "/console/plugins"),
-        ]
+        let mut entries = vec![(Section::Incidents, "Incidents", "/console/incidents")];
+        if viewer.may_review {
+            entries.push((Section::Review, "Review", "/console/review"));
+        }
+        entries.push((Section::Plugins, "Plugins", "/console/plugins"));
+        if viewer.may_models {
+            entries.push((Section::Models, "Models", "/console/models"));
+        }
+        if viewer.may_benchmarks {
+            entries.push((Section::Benchmarks, "Benchmarks", "/console/benchmarks"));
+        }
+        if viewer.may_admin {
+            entries.push((Section::Admin, "Admin", "/console/admin"));
+        }
+        entries
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Console, Part, SignedIn, back_to, cross_site, done, failed, html};
+use super::{Console, Part, SignedIn, back_to, cross_site, done, failed, live_page};
 use crate::pages;
 use crate::pages::incidents::{Filters, IncidentView, ListView};
 
@@ -33,16 +33,17 @@ async fn list(
     Query(filters): Query<Filters>,
     Query(part): Query<Part>,
 ) -> Response {
-    let back = "/console/incidents";
-    let view = match load_list(&console, &who, &filters).await {
-        Ok(v) => v,
-        Err(e) => return failed(&HeaderMap::new(), &e, back),
-    };
-    if part.live() {
-        return html(pages::incidents::list_body(&view));
-    }
-    let viewer = who.viewer(&console).await;
-    html(pages::incidents::list_page(&viewer, &view))
+    let loaded = load_list(&console, &who, &filters).await;
+    live_page(
+        &console,
+        &who,
+        &part,
+        loaded,
+        "/console/incidents",
+        pages::incidents::list_body,
+        pages::incidents::list_page,
+    )
+    .await
 }
 
 async fn load_list(
@@ -80,23 +81,23 @@ async fn show(
     Path(id): Path<String>,
     Query(part): Query<Part>,
 ) -> Response {
-    let back = "/console/incidents";
-    let id = match Uuid::parse_str(&id) {
-        Ok(id) => id,
-        Err(_) => {
-            let e = ApiError::invalid_input("incident id", format!("{id} is not a UUID"));
-            return failed(&HeaderMap::new(), &e, back);
-        }
+    let loaded = match Uuid::parse_str(&id) {
+        Ok(id) => load_incident(&console, &who, id).await,
+        Err(_) => Err(ApiError::invalid_input(
+            "incident id",
+            format!("{id} is not a UUID"),
+        )),
     };
-    let view = match load_incident(&console, &who, id).await {
-        Ok(v) => v,
-        Err(e) => return failed(&HeaderMap::new(), &e, back),
-    };
-    if part.live() {
-        return html(pages::incidents::incident_body(&view));
-    }
-    let viewer = who.viewer(&console).await;
-    html(pages::incidents::incident_page(&viewer, &view))
+    live_page(
+        &console,
+        &who,
+        &part,
+        loaded,
+        "/console/incidents",
+        pages::incidents::incident_body,
+        pages::incidents::incident_page,
+    )
+    .await
 }
 
 async fn load_incident(
@@ -119,7 +120,13 @@ async fn load_incident(
     .await?;
     listed.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     let mut with_steps = Vec::with_capacity(listed.len());
+    let mut verdicts = std::collections::HashMap::new();
     for s in listed {
+        if s.status.is_final()
+            && let Some(v) = signals::session_verdict(platform, &read_sessions, s.id).await?
+        {
+            verdicts.insert(s.id, v);
+        }
         with_steps.push(sessions::get_session(platform, &read_sessions, s.id).await?);
     }
     let pending = match who.authorize(console, Permission::ReadApprovals).await {
@@ -151,6 +158,7 @@ async fn load_incident(
     Ok(IncidentView {
         detail,
         sessions: with_steps,
+        verdicts,
         pending,
         environments,
         can_decide: who.may(console, Permission::DecideApproval).await,

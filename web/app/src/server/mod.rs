@@ -7,9 +7,13 @@
 //! a control hidden from a role is also refused to that role when the request is forged. A
 //! POST whose `Origin` is another site is refused before anything runs.
 
+mod admin;
+mod benchmarks;
 mod incidents;
 mod live;
+mod models;
 mod plugins;
+mod review;
 mod sign_in;
 
 use std::path::PathBuf;
@@ -76,6 +80,10 @@ pub fn router(console: Console) -> Router {
         .merge(sign_in::routes())
         .merge(incidents::routes())
         .merge(plugins::routes())
+        .merge(review::routes())
+        .merge(benchmarks::routes())
+        .merge(admin::routes())
+        .merge(models::routes())
         .merge(live::routes())
         .with_state(console)
 }
@@ -223,6 +231,12 @@ impl SignedIn {
                 .map(|r| r.as_str().to_owned())
                 .collect(),
             may_review: self.may(console, Permission::ReviewSignals).await,
+            may_benchmarks: self.may(console, Permission::ReadBenchmarks).await,
+            may_models: self.may(console, Permission::ReadModels).await,
+            may_admin: self.may(console, Permission::ManageUsers).await
+                || self.may(console, Permission::ManageKeys).await
+                || self.may(console, Permission::ManageGuardrails).await
+                || self.may(console, Permission::ReadAudit).await,
         }
     }
 }
@@ -316,6 +330,28 @@ pub(crate) fn html(document: String) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// Answers a page with a live region: what `loaded` failed with, or for `part=live` the
+/// region's body alone (`body`), else the whole page (`page`).
+pub(crate) async fn live_page<V>(
+    console: &Console,
+    who: &SignedIn,
+    part: &Part,
+    loaded: Result<V, ApiError>,
+    back: &str,
+    body: impl FnOnce(&V) -> String,
+    page: impl FnOnce(&pages::Viewer, &V) -> String,
+) -> Response {
+    let view = match loaded {
+        Ok(v) => v,
+        Err(e) => return failed(&HeaderMap::new(), &e, back),
+    };
+    if part.live() {
+        return html(body(&view));
+    }
+    let viewer = who.viewer(console).await;
+    html(page(&viewer, &view))
 }
 
 /// Whether a GET asks only for a live region's body (`part=live`).

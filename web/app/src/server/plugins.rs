@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value};
 
-use super::{Console, Part, SignedIn, cross_site, done, failed, html};
+use super::{Console, Part, SignedIn, cross_site, done, failed, live_page};
 use crate::pages;
 
 pub(super) fn routes() -> axum::Router<Console> {
@@ -35,19 +35,21 @@ async fn store(
         Ok(proof) => plugins::catalog(&console.platform, &proof).await,
         Err(e) => Err(e),
     };
-    let entries = match entries {
-        Ok(e) => e,
-        Err(e) => return failed(&HeaderMap::new(), &e, "/console/incidents"),
-    };
-    let view = pages::plugins::StoreView {
+    let can_manage = who.may(&console, Permission::ManagePlugins).await;
+    let loaded = entries.map(|entries| pages::plugins::StoreView {
         entries,
-        can_manage: who.may(&console, Permission::ManagePlugins).await,
-    };
-    if part.live() {
-        return html(pages::plugins::store_body(&view));
-    }
-    let viewer = who.viewer(&console).await;
-    html(pages::plugins::store_page(&viewer, &view))
+        can_manage,
+    });
+    live_page(
+        &console,
+        &who,
+        &part,
+        loaded,
+        "/console/incidents",
+        pages::plugins::store_body,
+        pages::plugins::store_page,
+    )
+    .await
 }
 
 /// The form's `config.<field>` values as the plugin's config: typed by the schema, blank
@@ -93,12 +95,14 @@ async fn entry(
         })
 }
 
-async fn install(
-    State(console): State<Console>,
+/// Installs `name` with the form's config, or changes the installed config.
+async fn save_config(
+    console: Console,
     headers: HeaderMap,
     who: SignedIn,
-    Path(name): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    name: String,
+    form: HashMap<String, String>,
+    install: bool,
 ) -> Response {
     if let Some(refused) = cross_site(&headers) {
         return refused;
@@ -107,22 +111,32 @@ async fn install(
         let proof = who.authorize(&console, Permission::ManagePlugins).await?;
         let entry = entry(&console, &who, &name).await?;
         let config = config_of(&entry, &form)?;
-        plugins::install(
-            &console.platform,
-            &proof,
-            &name,
-            plugins::InstallRequest {
+        if install {
+            let request = plugins::InstallRequest {
                 version: None,
                 config,
-            },
-        )
-        .await
+            };
+            plugins::install(&console.platform, &proof, &name, request).await
+        } else {
+            let request = plugins::ConfigureRequest { config };
+            plugins::configure(&console.platform, &proof, &name, request).await
+        }
     }
     .await;
     match outcome {
         Ok(_) => done(&headers, BACK),
         Err(e) => failed(&headers, &e, BACK),
     }
+}
+
+async fn install(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    who: SignedIn,
+    Path(name): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    save_config(console, headers, who, name, form, true).await
 }
 
 async fn configure(
@@ -132,26 +146,7 @@ async fn configure(
     Path(name): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
-        let proof = who.authorize(&console, Permission::ManagePlugins).await?;
-        let entry = entry(&console, &who, &name).await?;
-        let config = config_of(&entry, &form)?;
-        plugins::configure(
-            &console.platform,
-            &proof,
-            &name,
-            plugins::ConfigureRequest { config },
-        )
-        .await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    save_config(console, headers, who, name, form, false).await
 }
 
 async fn set_enabled(
