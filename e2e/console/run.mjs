@@ -190,6 +190,9 @@ try {
 
   // Recorded benchmark runs: each chart shows the expected numbers; drill down to a trajectory.
   step = "benchmarks";
+  await admin.page.goto(`${base}/console/benchmarks`);
+  check((await admin.page.locator("tr[data-run]").count()) === benchExpect.length, "every recorded run is listed");
+  await shot(admin.page, "12-benchmarks");
   for (const run of benchExpect) {
     await admin.page.goto(`${base}/console/benchmarks`);
     await Promise.all([
@@ -230,6 +233,18 @@ try {
   await Promise.all([admin.page.waitForURL("**/runs/*"), admin.page.locator("a:has-text('Trajectory')").first().click()]);
   check((await admin.page.locator("ol.timeline li").count()) > 0, "the run's trajectory is shown");
   await shot(admin.page, "15-benchmark-trajectory");
+
+  // Models: the candidate goes to a 10% canary, then active.
+  step = "models";
+  await admin.page.goto(`${base}/console/models`);
+  const adapter = admin.page.locator('article[data-adapter="sre-lora"]');
+  await adapter.waitFor();
+  await Promise.all([admin.page.waitForURL((u) => u.pathname === "/console/models"), adapter.locator("text=Start canary").click()]);
+  await adapter.locator('tr[data-version="1"] :text("canary")').first().waitFor();
+  check((await adapter.locator('tr[data-version="1"]').textContent()).includes("10%"), "the canary takes 10%");
+  await Promise.all([admin.page.waitForURL((u) => u.pathname === "/console/models"), adapter.locator("text=Promote canary to active").click()]);
+  await adapter.locator('tr[data-version="1"] :text("active")').first().waitFor();
+  await shot(admin.page, "20-models");
 
   // Administration: a user, an API key shown once, a guardrail, the audit log and its export.
   step = "admin";

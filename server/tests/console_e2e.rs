@@ -135,6 +135,16 @@ async fn the_console_in_chromium() {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "a viewer records no benchmark");
+    // An adapter candidate for the models page.
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/v1/models/adapters",
+            Some(&tenant.admin),
+            Some(serde_json::json!({"name": "sre-lora", "base_model": "qwen2.5-7b", "source": "/models/sre-lora-v1", "notes": "GRPO round 1"})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
     // What the charts must show: for the `aoi bench` run, the report's own summary as the bench
     // computed it; for the mixed run, the hand-worked numbers.
     let expected = serde_json::json!([

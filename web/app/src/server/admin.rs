@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Console, SignedIn, cross_site, done, failed, html};
+use super::{Console, SignedIn, cross_site, failed, form_action, html};
 use crate::pages;
 use crate::pages::admin::{AdminView, AuditSearch};
 
@@ -106,10 +106,7 @@ async fn create_user(
     who: SignedIn,
     Form(form): Form<NewUser>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageUsers).await?;
         let input = users::CreateUser {
             username: form.username.trim().to_owned(),
@@ -117,12 +114,8 @@ async fn create_user(
             role: form.role,
         };
         users::create(&console.platform, &proof, input).await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -171,18 +164,11 @@ async fn revoke_key(
     who: SignedIn,
     Path(id): Path<Uuid>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageKeys).await?;
         keys::revoke(&console.platform, &proof, id).await
-    }
-    .await;
-    match outcome {
-        Ok(()) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -205,10 +191,7 @@ async fn upsert_guardrail(
     who: SignedIn,
     Form(form): Form<NewGuardrail>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let decision = match form.decision.as_str() {
             "auto" => GuardrailDecision::Auto,
             "ask" => GuardrailDecision::Ask,
@@ -239,12 +222,8 @@ async fn upsert_guardrail(
             priority,
         };
         guardrails::upsert(&console.platform, &proof, input).await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 async fn delete_guardrail(
@@ -253,18 +232,11 @@ async fn delete_guardrail(
     who: SignedIn,
     Path(id): Path<Uuid>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageGuardrails).await?;
         guardrails::delete(&console.platform, &proof, id).await
-    }
-    .await;
-    match outcome {
-        Ok(()) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 /// The search form's fields (blank means any).

@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Console, Part, SignedIn, back_to, cross_site, done, failed, live_page};
+use super::{Console, Part, SignedIn, back_to, form_action, live_page};
 use crate::pages;
 use crate::pages::incidents::{Filters, IncidentView, ListView};
 
@@ -179,11 +179,8 @@ async fn start_session(
     Path(id): Path<Uuid>,
     Form(form): Form<StartForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
     let back = format!("/console/incidents/{id}");
-    let outcome = async {
+    form_action(&headers, &back, async {
         let environment_id = Uuid::parse_str(form.environment_id.trim()).map_err(|_| {
             ApiError::invalid_input("environment", "choose one of the tenant's environments")
         })?;
@@ -195,12 +192,8 @@ async fn start_session(
             sessions::StartSession { environment_id },
         )
         .await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, &back),
-        Err(e) => failed(&headers, &e, &back),
-    }
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,16 +210,13 @@ async fn decide(
     Path((id, decision)): Path<(Uuid, String)>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
     let back = back_to(form.back.as_deref(), "/console/incidents");
     let approve = match decision.as_str() {
         "approve" => true,
         "deny" => false,
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
     };
-    let outcome = async {
+    form_action(&headers, &back, async {
         let proof = who.authorize(&console, Permission::DecideApproval).await?;
         approvals::decide_approval(
             &console.platform,
@@ -238,12 +228,8 @@ async fn decide(
             },
         )
         .await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, &back),
-        Err(e) => failed(&headers, &e, &back),
-    }
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,11 +248,8 @@ async fn verdict(
     Path(id): Path<Uuid>,
     Form(form): Form<VerdictForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
     let back = back_to(form.back.as_deref(), "/console/incidents");
-    let outcome = async {
+    form_action(&headers, &back, async {
         let correct = match form.verdict.as_str() {
             "right" => true,
             "wrong" => false,
@@ -286,10 +269,6 @@ async fn verdict(
             signals::Verdict { correct, category },
         )
         .await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, &back),
-        Err(e) => failed(&headers, &e, &back),
-    }
+    })
+    .await
 }

@@ -285,6 +285,22 @@ pub(crate) fn cross_site(headers: &HeaderMap) -> Option<Response> {
     })
 }
 
+/// Runs a form's action: refused when posted from another site (before `action` starts),
+/// else the action's answer ([`done`] then `to`, or [`failed`] with `to` as the way back).
+pub(crate) async fn form_action<T>(
+    headers: &HeaderMap,
+    to: &str,
+    action: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Response {
+    if let Some(refused) = cross_site(headers) {
+        return refused;
+    }
+    match action.await {
+        Ok(_) => done(headers, to),
+        Err(e) => failed(headers, &e, to),
+    }
+}
+
 /// The answer to a form: 204 for an island, else a redirect to `to`.
 pub(crate) fn done(headers: &HeaderMap, to: &str) -> Response {
     if is_inline(headers) {

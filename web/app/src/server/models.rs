@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Console, SignedIn, cross_site, done, failed, html};
+use super::{Console, SignedIn, failed, form_action, html};
 use crate::pages;
 
 pub(super) fn routes() -> axum::Router<Console> {
@@ -64,10 +64,7 @@ async fn promote(
     Path((name, version)): Path<(String, u32)>,
     Form(form): Form<PromoteForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let promotion = match form.to.as_str() {
             "active" => models::Promotion::Active,
             "canary" => {
@@ -85,12 +82,8 @@ async fn promote(
         };
         let proof = who.authorize(&console, Permission::ManageModels).await?;
         models::promote_adapter(&console.platform, &proof, &name, version, promotion).await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 async fn rollback(
@@ -99,16 +92,9 @@ async fn rollback(
     who: SignedIn,
     Path(name): Path<String>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageModels).await?;
         models::rollback_adapter(&console.platform, &proof, &name).await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }

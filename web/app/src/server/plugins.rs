@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value};
 
-use super::{Console, Part, SignedIn, cross_site, done, failed, live_page};
+use super::{Console, Part, SignedIn, form_action, live_page};
 use crate::pages;
 
 pub(super) fn routes() -> axum::Router<Console> {
@@ -104,10 +104,7 @@ async fn save_config(
     form: HashMap<String, String>,
     install: bool,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManagePlugins).await?;
         let entry = entry(&console, &who, &name).await?;
         let config = config_of(&entry, &form)?;
@@ -121,12 +118,8 @@ async fn save_config(
             let request = plugins::ConfigureRequest { config };
             plugins::configure(&console.platform, &proof, &name, request).await
         }
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 async fn install(
@@ -156,18 +149,11 @@ async fn set_enabled(
     name: String,
     enabled: bool,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
-        return refused;
-    }
-    let outcome = async {
+    form_action(&headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManagePlugins).await?;
         plugins::set_enabled(&console.platform, &proof, &name, enabled).await
-    }
-    .await;
-    match outcome {
-        Ok(_) => done(&headers, BACK),
-        Err(e) => failed(&headers, &e, BACK),
-    }
+    })
+    .await
 }
 
 async fn enable(
