@@ -17,6 +17,8 @@ const adminPassword = need("AOI_ADMIN_PASSWORD");
 const expiredToken = need("AOI_EXPIRED_TOKEN");
 const shots = need("AOI_SHOTS");
 const benchExpect = JSON.parse(need("AOI_BENCH_EXPECT"));
+const apiKey = need("AOI_API_KEY");
+const newAlert = need("AOI_NEW_ALERT");
 const executablePath = process.env.AOI_CHROMIUM || "/usr/bin/chromium";
 const incidentUrl = `${base}/console/incidents/${incident}`;
 const TIMEOUT = 60_000;
@@ -93,6 +95,24 @@ try {
   const row = vera.page.locator(`tr[data-incident="${incident}"]`);
   await row.waitFor();
   await shot(vera.page, "02-incidents");
+
+  // A new alert opens an incident: it appears in the open list without a reload.
+  step = "live list";
+  await vera.page.evaluate(() => { window.__samePage = "yes"; });
+  const openBefore = Number(await vera.page.locator("[data-testid=count-open] .count").textContent());
+  const rows = await vera.page.locator("tr[data-incident]").count();
+  const alerted = await fetch(`${base}/api/v1/alerts/alertmanager`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: newAlert,
+  });
+  check(alerted.status === 200, `the alert was accepted (${alerted.status})`);
+  const opened = (await alerted.json()).alerts[0].incident_id;
+  await vera.page.locator(`tr[data-incident="${opened}"]`).waitFor();
+  check((await vera.page.locator("tr[data-incident]").count()) === rows + 1, "one more row");
+  const openAfter = Number(await vera.page.locator("[data-testid=count-open] .count").textContent());
+  check(openAfter === openBefore + 1, `the open count went from ${openBefore} to ${openAfter}`);
+  check((await vera.page.evaluate(() => window.__samePage)) === "yes", "the list was not reloaded");
 
   // A viewer sees the pending write but no approve control, and a forged approve is refused.
   step = "viewer";

@@ -246,7 +246,8 @@ fn sign(claims: &Value, key: &[u8]) -> String {
     .unwrap()
 }
 
-fn alert_payload(status: &str, fingerprint: &str) -> Value {
+/// An Alertmanager webhook (v4) with one alert of `status` and `fingerprint`.
+pub fn alert_payload(status: &str, fingerprint: &str) -> Value {
     json!({
         "version": "4", "groupKey": "{}:{alertname=\"HighErrorRate\"}", "truncatedAlerts": 0,
         "status": status, "receiver": "aoi",

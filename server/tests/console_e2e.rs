@@ -170,6 +170,7 @@ async fn the_console_in_chromium() {
     let base = base.trim_end_matches('/').to_owned();
     let expired = server.expired_token();
     let node_script = script.clone();
+    let api_key = tenant.api_key.clone();
     let shots_dir = shots.clone();
     let status = tokio::task::spawn_blocking(move || {
         Command::new("node")
@@ -179,6 +180,11 @@ async fn the_console_in_chromium() {
             .env("AOI_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("AOI_EXPIRED_TOKEN", expired)
             .env("AOI_BENCH_EXPECT", expected.to_string())
+            .env("AOI_API_KEY", api_key)
+            .env(
+                "AOI_NEW_ALERT",
+                aoi_e2e::alert_payload("firing", "console-e2e-live").to_string(),
+            )
             .env("AOI_SHOTS", &shots_dir)
             .status()
     })

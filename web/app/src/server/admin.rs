@@ -106,7 +106,7 @@ async fn create_user(
     who: SignedIn,
     Form(form): Form<NewUser>,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageUsers).await?;
         let input = users::CreateUser {
             username: form.username.trim().to_owned(),
@@ -134,7 +134,7 @@ async fn create_key(
     who: SignedIn,
     Form(form): Form<NewKey>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
+    if let Some(refused) = cross_site(&console, &headers) {
         return refused;
     }
     let outcome = async {
@@ -164,7 +164,7 @@ async fn revoke_key(
     who: SignedIn,
     Path(id): Path<Uuid>,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageKeys).await?;
         keys::revoke(&console.platform, &proof, id).await
     })
@@ -191,7 +191,7 @@ async fn upsert_guardrail(
     who: SignedIn,
     Form(form): Form<NewGuardrail>,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let decision = match form.decision.as_str() {
             "auto" => GuardrailDecision::Auto,
             "ask" => GuardrailDecision::Ask,
@@ -232,7 +232,7 @@ async fn delete_guardrail(
     who: SignedIn,
     Path(id): Path<Uuid>,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageGuardrails).await?;
         guardrails::delete(&console.platform, &proof, id).await
     })

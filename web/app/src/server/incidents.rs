@@ -180,7 +180,7 @@ async fn start_session(
     Form(form): Form<StartForm>,
 ) -> Response {
     let back = format!("/console/incidents/{id}");
-    form_action(&headers, &back, async {
+    form_action(&console, &headers, &back, async {
         let environment_id = Uuid::parse_str(form.environment_id.trim()).map_err(|_| {
             ApiError::invalid_input("environment", "choose one of the tenant's environments")
         })?;
@@ -216,7 +216,7 @@ async fn decide(
         "deny" => false,
         _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
     };
-    form_action(&headers, &back, async {
+    form_action(&console, &headers, &back, async {
         let proof = who.authorize(&console, Permission::DecideApproval).await?;
         approvals::decide_approval(
             &console.platform,
@@ -249,7 +249,7 @@ async fn verdict(
     Form(form): Form<VerdictForm>,
 ) -> Response {
     let back = back_to(form.back.as_deref(), "/console/incidents");
-    form_action(&headers, &back, async {
+    form_action(&console, &headers, &back, async {
         let correct = match form.verdict.as_str() {
             "right" => true,
             "wrong" => false,

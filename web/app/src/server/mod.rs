@@ -43,14 +43,31 @@ pub struct Console {
     /// The folder that holds `pkg/aoi_console.js` and `pkg/aoi_console_bg.wasm`
     /// (scripts/build-console.sh writes it).
     site: Arc<PathBuf>,
+    /// `scheme://host[:port]` of `server.public_url`: forms posted from it are accepted even
+    /// when a proxy changes the `Host` header.
+    public_origin: Option<Arc<str>>,
+    /// `server.public_url` is https: the sign-in cookie is `Secure`.
+    secure_cookie: bool,
 }
 
 impl Console {
     pub fn new(platform: Platform, site: PathBuf) -> Console {
+        let public_url = platform.config.server.public_url.clone();
+        let public_origin = public_url.as_deref().and_then(origin_of).map(Arc::from);
+        let secure_cookie = public_url
+            .as_deref()
+            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
         Console {
             platform,
             site: Arc::new(site),
+            public_origin,
+            secure_cookie,
         }
+    }
+
+    /// `; Secure` when the console is reached over https (`server.public_url`).
+    pub(crate) fn cookie_flags(&self) -> &'static str {
+        if self.secure_cookie { "; Secure" } else { "" }
     }
 
     /// Whether the WASM bundle is in the site folder.
@@ -265,9 +282,19 @@ pub(crate) fn back_to(back: Option<&str>, fallback: &str) -> String {
     }
 }
 
-/// The refusal of a POST sent from another site (its `Origin` names another host), if it is one.
-pub(crate) fn cross_site(headers: &HeaderMap) -> Option<Response> {
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())?;
+/// `scheme://host[:port]` of a URL (`None` when it has no scheme).
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    (!host.is_empty()).then(|| format!("{}://{host}", scheme.to_ascii_lowercase()))
+}
+
+/// Whether a POST with these headers comes from another site: its `Origin` names neither the
+/// host it was sent to nor `public_origin`. Without `Origin` (old browsers, curl) it is not.
+fn from_another_site(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -276,7 +303,12 @@ pub(crate) fn cross_site(headers: &HeaderMap) -> Option<Response> {
         .split_once("://")
         .map(|(_, rest)| rest)
         .unwrap_or(origin);
-    (origin_host != host).then(|| {
+    origin_host != host && public_origin != Some(origin)
+}
+
+/// The refusal of a POST sent from another site, if it is one.
+pub(crate) fn cross_site(console: &Console, headers: &HeaderMap) -> Option<Response> {
+    from_another_site(headers, console.public_origin.as_deref()).then(|| {
         (
             StatusCode::FORBIDDEN,
             "refused: this form was sent from another site",
@@ -288,11 +320,12 @@ pub(crate) fn cross_site(headers: &HeaderMap) -> Option<Response> {
 /// Runs a form's action: refused when posted from another site (before `action` starts),
 /// else the action's answer ([`done`] then `to`, or [`failed`] with `to` as the way back).
 pub(crate) async fn form_action<T>(
+    console: &Console,
     headers: &HeaderMap,
     to: &str,
     action: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Response {
-    if let Some(refused) = cross_site(headers) {
+    if let Some(refused) = cross_site(console, headers) {
         return refused;
     }
     match action.await {
@@ -420,15 +453,16 @@ mod tests {
     fn same_origin_refuses_another_site() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8080"),
-        );
-        assert!(cross_site(&headers).is_none());
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(cross_site(&headers).is_some());
+        assert!(!from_another_site(&headers, None), "no Origin: a plain client");
+        headers.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(!from_another_site(&headers, None));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(from_another_site(&headers, None));
+        // Behind a proxy: the public origin is accepted, nothing else.
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://aoi.example.com"));
+        assert!(from_another_site(&headers, None));
+        let public = origin_of("https://aoi.example.com/console/");
+        assert_eq!(public.as_deref(), Some("https://aoi.example.com"));
+        assert!(!from_another_site(&headers, public.as_deref()));
     }
 }

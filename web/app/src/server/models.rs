@@ -64,7 +64,7 @@ async fn promote(
     Path((name, version)): Path<(String, u32)>,
     Form(form): Form<PromoteForm>,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let promotion = match form.to.as_str() {
             "active" => models::Promotion::Active,
             "canary" => {
@@ -92,7 +92,7 @@ async fn rollback(
     who: SignedIn,
     Path(name): Path<String>,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManageModels).await?;
         models::rollback_adapter(&console.platform, &proof, &name).await
     })

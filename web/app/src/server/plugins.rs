@@ -104,7 +104,7 @@ async fn save_config(
     form: HashMap<String, String>,
     install: bool,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManagePlugins).await?;
         let entry = entry(&console, &who, &name).await?;
         let config = config_of(&entry, &form)?;
@@ -149,7 +149,7 @@ async fn set_enabled(
     name: String,
     enabled: bool,
 ) -> Response {
-    form_action(&headers, BACK, async {
+    form_action(&console, &headers, BACK, async {
         let proof = who.authorize(&console, Permission::ManagePlugins).await?;
         plugins::set_enabled(&console.platform, &proof, &name, enabled).await
     })

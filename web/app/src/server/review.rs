@@ -98,7 +98,7 @@ async fn decide(
     Path((id, decision)): Path<(Uuid, String)>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
+    if let Some(refused) = cross_site(&console, &headers) {
         return refused;
     }
     let back = format!("/console/review/{id}");

@@ -54,7 +54,7 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Response {
-    if let Some(refused) = cross_site(&headers) {
+    if let Some(refused) = cross_site(&console, &headers) {
         return refused;
     }
     let filled = pages::sign_in::Filled {
@@ -91,8 +91,9 @@ async fn sign_in(
         Ok(login) => {
             let ttl = login.expires_in;
             let cookie = format!(
-                "{COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={ttl}",
-                login.access_token
+                "{COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={ttl}{}",
+                login.access_token,
+                console.cookie_flags()
             );
             let to = back_to(form.next.as_deref(), "/console/incidents");
             let mut response = Redirect::to(&to).into_response();
@@ -120,16 +121,17 @@ async fn sign_in(
     }
 }
 
-async fn sign_out(headers: HeaderMap) -> Response {
-    if let Some(refused) = cross_site(&headers) {
+async fn sign_out(State(console): State<Console>, headers: HeaderMap) -> Response {
+    if let Some(refused) = cross_site(&console, &headers) {
         return refused;
     }
     let mut response = Redirect::to("/console/sign-in?why=signed-out").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "aoi_console=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
+    let cookie = format!(
+        "{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        console.cookie_flags()
     );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
     response
 }
