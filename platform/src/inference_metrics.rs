@@ -103,10 +103,46 @@ pub struct SeriesSnapshot {
     pub tokens_out: u64,
 }
 
+/// Where one call is counted: its (tenant, model) series, and for an adapter also its
+/// version's series (the models page compares a canary with the active version by them).
+#[derive(Debug, Clone)]
+pub struct Counter {
+    model: Arc<Series>,
+    version: Option<Arc<Series>>,
+}
+
+impl Counter {
+    /// Counts a call that ended with `outcome`.
+    pub fn count(&self, outcome: Outcome) {
+        self.model.count(outcome);
+        if let Some(v) = &self.version {
+            v.count(outcome);
+        }
+    }
+
+    /// Records an answered call (see [`Series::answered`]).
+    pub fn answered(&self, latency: Duration, ttft: Option<Duration>, tokens_in: u64, tokens_out: u64) {
+        self.model.answered(latency, ttft, tokens_in, tokens_out);
+        if let Some(v) = &self.version {
+            v.answered(latency, ttft, tokens_in, tokens_out);
+        }
+    }
+}
+
+/// One adapter version's figures in this process (since it started).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionSnapshot {
+    pub name: String,
+    pub version: u32,
+    pub figures: SeriesSnapshot,
+}
+
 /// The registry; one per process, in [`crate::Platform`].
 #[derive(Debug, Default)]
 pub struct InferenceMetrics {
     series: Mutex<BTreeMap<(String, String), Arc<Series>>>,
+    /// Per adapter version: (tenant, adapter name, version); not exported on /metrics.
+    versions: Mutex<BTreeMap<(String, String, u32), Arc<Series>>>,
 }
 
 impl InferenceMetrics {
@@ -125,24 +161,59 @@ impl InferenceMetrics {
         series.entry(key).or_default().clone()
     }
 
+    /// Where a call to `model` (an adapter at `version`, or a base model) of `tenant` is
+    /// counted. Versions past [`MAX_SERIES`] are counted under their name only.
+    pub fn counter(&self, tenant: &str, model: &str, version: Option<u32>) -> Counter {
+        let version = version.and_then(|v| {
+            let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (tenant.to_string(), model.to_string(), v);
+            if !versions.contains_key(&key) && versions.len() >= MAX_SERIES {
+                return None;
+            }
+            Some(versions.entry(key).or_default().clone())
+        });
+        Counter {
+            model: self.series(tenant, model),
+            version,
+        }
+    }
+
+    /// The adapter versions of `tenant` that served calls in this process.
+    pub fn versions(&self, tenant: &str) -> Vec<VersionSnapshot> {
+        let versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+        versions
+            .iter()
+            .filter(|((t, _, _), _)| t == tenant)
+            .map(|((t, name, version), s)| VersionSnapshot {
+                name: name.clone(),
+                version: *version,
+                figures: snapshot_of(t, name, s),
+            })
+            .collect()
+    }
+
     /// Every series, ordered by tenant then model.
     pub fn snapshot(&self) -> Vec<SeriesSnapshot> {
         let series = self.series.lock().unwrap_or_else(|p| p.into_inner());
         series
             .iter()
-            .map(|((tenant, model), s)| SeriesSnapshot {
-                tenant: tenant.clone(),
-                model: model.clone(),
-                outcomes: Outcome::ALL
-                    .iter()
-                    .map(|o| (o.label(), s.outcomes[o.index()].load(Ordering::Relaxed)))
-                    .collect(),
-                latency: s.latency.snapshot(),
-                ttft: s.ttft.snapshot(),
-                tokens_in: s.tokens_in.load(Ordering::Relaxed),
-                tokens_out: s.tokens_out.load(Ordering::Relaxed),
-            })
+            .map(|((tenant, model), s)| snapshot_of(tenant, model, s))
             .collect()
+    }
+}
+
+fn snapshot_of(tenant: &str, model: &str, s: &Series) -> SeriesSnapshot {
+    SeriesSnapshot {
+        tenant: tenant.to_owned(),
+        model: model.to_owned(),
+        outcomes: Outcome::ALL
+            .iter()
+            .map(|o| (o.label(), s.outcomes[o.index()].load(Ordering::Relaxed)))
+            .collect(),
+        latency: s.latency.snapshot(),
+        ttft: s.ttft.snapshot(),
+        tokens_in: s.tokens_in.load(Ordering::Relaxed),
+        tokens_out: s.tokens_out.load(Ordering::Relaxed),
     }
 }
 
@@ -176,6 +247,26 @@ mod tests {
         assert!((one.latency.sum_seconds - 0.03).abs() < 1e-9);
         assert_eq!(one.ttft.count, 1);
         assert_eq!((one.tokens_in, one.tokens_out), (100, 20));
+    }
+
+    #[test]
+    fn a_counter_counts_the_model_and_its_version() {
+        let metrics = InferenceMetrics::default();
+        metrics.counter("acme", "sre", Some(2)).count(Outcome::Ok);
+        metrics.counter("acme", "sre", Some(3)).count(Outcome::Failed);
+        metrics
+            .counter("acme", "sre", Some(3))
+            .answered(Duration::from_millis(40), None, 10, 2);
+        metrics.counter("acme", "qwen", None).count(Outcome::Ok);
+        let model = metrics.snapshot().into_iter().find(|s| s.model == "sre").unwrap();
+        assert_eq!(model.outcomes[0], ("ok", 1));
+        assert_eq!(model.outcomes[3], ("failed", 1));
+        let versions = metrics.versions("acme");
+        assert_eq!(versions.len(), 2, "a base model has no version series");
+        assert_eq!((versions[0].version, versions[0].figures.outcomes[0].1), (2, 1));
+        assert_eq!((versions[1].version, versions[1].figures.outcomes[3].1), (3, 1));
+        assert_eq!(versions[1].figures.latency.count, 1);
+        assert!(metrics.versions("other-tenant").is_empty());
     }
 
     #[test]

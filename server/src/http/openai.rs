@@ -41,7 +41,7 @@ use aoi_inference::privacy::StreamRestorer;
 use aoi_inference::privacy::{RedactionPolicy, Redactor};
 use aoi_platform::Platform;
 use aoi_platform::audit;
-use aoi_platform::inference_metrics::{Outcome, Series};
+use aoi_platform::inference_metrics::{Counter, Outcome};
 use aoi_platform::models;
 use aoi_router::{
     ChatRequest, ChatStream, LoraAdapter, Pool, QuotaError, QuotaLimits, QuotaPermit, Quotas,
@@ -370,7 +370,9 @@ async fn chat(
                 return Err(refuse(e));
             }
         };
-    let series = platform.inference_metrics.series(&slug, &resolved.name);
+    let series = platform
+        .inference_metrics
+        .counter(&slug, &resolved.name, resolved.version);
     let quotas = platform.quotas.clone();
     quotas.set_limits(
         &slug,
@@ -514,7 +516,7 @@ struct Relay {
     chunks: ChatStream,
     usage: StreamUsage,
     restorer: Option<StreamRestorer>,
-    series: Arc<Series>,
+    series: Counter,
     started: Instant,
     _permit: QuotaPermit,
     ended: bool,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use aoi_platform::inference_metrics::VersionSnapshot;
 use aoi_platform::models::AdapterView;
 use aoi_router::BackendStats;
 use aoi_store::AdapterStatus;
@@ -15,7 +16,30 @@ pub struct ModelsView {
     /// Whether `[[inference.backends]]` configures a pool at all.
     pub pool: bool,
     pub adapters: Vec<AdapterView>,
+    /// Each version's calls in this process: the canary's results beside the active one's.
+    pub results: Vec<VersionSnapshot>,
     pub can_manage: bool,
+}
+
+/// `12 ok · 1 failed · 340 ms mean`, or a dash when the version served no call.
+fn results_text(results: &[VersionSnapshot], name: &str, version: u32) -> String {
+    let Some(r) = results.iter().find(|r| r.name == name && r.version == version) else {
+        return "—".to_owned();
+    };
+    let count = |label: &str| {
+        r.figures
+            .outcomes
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map_or(0, |(_, n)| *n)
+    };
+    let latency = &r.figures.latency;
+    let mean = if latency.count > 0 {
+        format!(" · {:.0} ms mean", latency.sum_seconds / latency.count as f64 * 1000.0)
+    } else {
+        String::new()
+    };
+    format!("{} ok · {} failed{mean}", count("ok"), count("failed"))
 }
 
 fn backends_section(view: &ModelsView) -> AnyView {
@@ -116,6 +140,7 @@ fn adapters_section(view: &ModelsView) -> AnyView {
                 .map(|a| {
                     let share = (a.status == AdapterStatus::Canary).then(|| format!("{}%", a.canary_percent));
                     let actions = if view.can_manage { version_actions(a) } else { None };
+                    let results = results_text(&view.results, &a.name, a.version);
                     view! {
                         <tr data-version=a.version>
                             <td>{a.version}</td>
@@ -124,6 +149,7 @@ fn adapters_section(view: &ModelsView) -> AnyView {
                             <td><code>{a.source.clone()}</code></td>
                             <td>{a.notes.clone()}</td>
                             <td>{time(&a.created_at)}</td>
+                            <td data-testid="results">{results}</td>
                             <td>{actions}</td>
                         </tr>
                     }
@@ -141,7 +167,7 @@ fn adapters_section(view: &ModelsView) -> AnyView {
                 <article class="card" data-adapter=name.to_owned()>
                     <h3>{name.to_owned()}</h3>
                     <table>
-                        <thead><tr><th scope="col">"Version"</th><th scope="col">"Status"</th><th scope="col">"Base model"</th><th scope="col">"Source"</th><th scope="col">"Notes"</th><th scope="col">"Registered"</th><th scope="col">"Actions"</th></tr></thead>
+                        <thead><tr><th scope="col">"Version"</th><th scope="col">"Status"</th><th scope="col">"Base model"</th><th scope="col">"Source"</th><th scope="col">"Notes"</th><th scope="col">"Registered"</th><th scope="col">"Calls here"</th><th scope="col">"Actions"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                     {rollback}
@@ -161,7 +187,7 @@ pub fn page(viewer: &Viewer, view: &ModelsView) -> String {
             <h2>"Inference pool"</h2>
             {backends}
             <h2>"Adapters"</h2>
-            <p class="meta">"A candidate becomes a canary (a share of the name's requests) or active; a roll-back aborts the canary, or else restores the previous active version. Training runs ("<code>"aoi train"</code>", the GPU recipe) register candidates."</p>
+            <p class="meta">"A candidate becomes a canary (a share of the name's requests) or active; a roll-back aborts the canary, or else restores the previous active version. Training runs ("<code>"aoi train"</code>", the GPU recipe) register candidates. Calls here: this server's calls to each version since it started, a canary's results beside the active version's."</p>
             {adapters}
         }
         .into_any()

@@ -39,6 +39,10 @@ async fn overview(State(console): State<Console>, who: SignedIn) -> Response {
                     .unwrap_or_default(),
                 pool: console.platform.inference.is_some(),
                 adapters,
+                results: console
+                    .platform
+                    .inference_metrics
+                    .versions(who.principal.tenant.as_str()),
                 can_manage: who.may(&console, Permission::ManageModels).await,
             };
             let viewer = who.viewer(&console).await;
