@@ -41,13 +41,17 @@ pub async fn authorize(
     }
 }
 
-/// Whether `principal` holds `permission`, without auditing: for showing or hiding a control.
-/// The action itself still goes through [`authorize`].
-pub async fn holds(platform: &Platform, principal: &Principal, permission: Permission) -> bool {
+/// The proof for `permission` when `principal` holds it, without auditing a refusal: for
+/// showing or hiding a control or a section. An action itself goes through [`authorize`].
+pub async fn proof_if_held(
+    platform: &Platform,
+    principal: &Principal,
+    permission: Permission,
+) -> Option<Authorized> {
     let scope = scope_of(principal, permission);
     platform
         .authorizer
         .authorize(principal, &scope, permission)
         .await
-        .is_ok()
+        .ok()
 }

@@ -8,7 +8,7 @@ use aoi_store::BenchmarkRunSummary;
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::incidents::timeline;
+use super::timeline::timeline;
 use super::{Section, Viewer, badge, document, time};
 
 pub fn list_page(viewer: &Viewer, runs: &[BenchmarkRunSummary]) -> String {

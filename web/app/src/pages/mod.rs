@@ -8,6 +8,7 @@ pub mod models;
 pub mod plugins;
 pub mod review;
 pub mod sign_in;
+pub mod timeline;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@ use aoi_platform::signals::{SignalDetail, SignalView};
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::incidents::timeline;
+use super::timeline::timeline;
 use super::{Section, Viewer, badge, document, time};
 use crate::islands::LiveRegion;
 

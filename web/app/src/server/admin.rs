@@ -1,7 +1,6 @@
 //! Administration: users, roles (the tenant's policy lines), API keys (a new key is shown once),
 //! guardrails, and the audit log with search and JSON Lines export.
 
-use aoi_control::authz::PolicyRule;
 use aoi_control::{ApiError, Permission};
 use aoi_platform::{audit, guardrails, keys, users};
 use aoi_store::GuardrailDecision;
@@ -35,33 +34,21 @@ const BACK: &str = "/console/admin";
 /// Each section the person may see: `None` when their role lacks its permission.
 async fn load(console: &Console, who: &SignedIn) -> Result<AdminView, ApiError> {
     let platform = &console.platform;
-    let users = match who.may(console, Permission::ManageUsers).await {
-        true => {
-            let proof = who.authorize(console, Permission::ManageUsers).await?;
-            Some(users::list(platform, &proof).await?)
-        }
-        false => None,
+    let users = match who.proof_if_held(console, Permission::ManageUsers).await {
+        Some(proof) => Some(users::list(platform, &proof).await?),
+        None => None,
     };
-    let rules: Option<Vec<PolicyRule>> = match who.may(console, Permission::ManagePolicies).await {
-        true => {
-            let proof = who.authorize(console, Permission::ManagePolicies).await?;
-            Some(users::list_policies(platform, &proof).await?)
-        }
-        false => None,
+    let rules = match who.proof_if_held(console, Permission::ManagePolicies).await {
+        Some(proof) => Some(users::list_policies(platform, &proof).await?),
+        None => None,
     };
-    let keys = match who.may(console, Permission::ManageKeys).await {
-        true => {
-            let proof = who.authorize(console, Permission::ManageKeys).await?;
-            Some(keys::list(platform, &proof).await?)
-        }
-        false => None,
+    let keys = match who.proof_if_held(console, Permission::ManageKeys).await {
+        Some(proof) => Some(keys::list(platform, &proof).await?),
+        None => None,
     };
-    let guardrails = match who.may(console, Permission::ManageGuardrails).await {
-        true => {
-            let proof = who.authorize(console, Permission::ManageGuardrails).await?;
-            Some(guardrails::list(platform, &proof).await?)
-        }
-        false => None,
+    let guardrails = match who.proof_if_held(console, Permission::ManageGuardrails).await {
+        Some(proof) => Some(guardrails::list(platform, &proof).await?),
+        None => None,
     };
     let audit = who.may(console, Permission::ReadAudit).await;
     if users.is_none() && keys.is_none() && guardrails.is_none() && !audit {

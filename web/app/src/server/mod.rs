@@ -233,7 +233,17 @@ impl SignedIn {
 
     /// Whether the control for `permission` is shown (nothing audited).
     pub async fn may(&self, console: &Console, permission: Permission) -> bool {
-        aoi_platform::access::holds(&console.platform, &self.principal, permission).await
+        self.proof_if_held(console, permission).await.is_some()
+    }
+
+    /// The proof for `permission` when the person holds it, else `None` (nothing audited: for
+    /// sections a page shows only to some roles).
+    pub async fn proof_if_held(
+        &self,
+        console: &Console,
+        permission: Permission,
+    ) -> Option<Authorized> {
+        aoi_platform::access::proof_if_held(&console.platform, &self.principal, permission).await
     }
 
     /// What the page header shows about the person and which sections they see.
@@ -346,13 +356,8 @@ pub(crate) fn done(headers: &HeaderMap, to: &str) -> Response {
 /// A failed action: plain text for an island, else a page that says what went wrong, with
 /// the API's status code (403 for a refused role, 422 for bad input...).
 pub(crate) fn failed(headers: &HeaderMap, error: &ApiError, back: &str) -> Response {
-    let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let status =
-        if status == StatusCode::BAD_REQUEST && matches!(error, ApiError::InvalidInput { .. }) {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            status
-        };
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let message = human_error(error);
     if is_inline(headers) {
         return (status, message).into_response();
